@@ -1,0 +1,29 @@
+import type { DeadLetter, DeadLetterSink } from '../../ingest/source.js';
+import type { Logger } from '../../observability/logger.js';
+
+/**
+ * The embedded demo's dead-letter place: keeps the most recent letters in memory (bounded)
+ * and logs each with its reason. The worker already counts them by reason in /metrics.
+ */
+export class MemoryDeadLetterSink implements DeadLetterSink {
+  readonly letters: DeadLetter[] = [];
+
+  constructor(private readonly capacity = 10_000) {}
+
+  send(letters: readonly DeadLetter[]): Promise<void> {
+    this.letters.push(...letters);
+    if (this.letters.length > this.capacity)
+      this.letters.splice(0, this.letters.length - this.capacity);
+    return Promise.resolve();
+  }
+
+  isReady(): boolean {
+    return true;
+  }
+
+  close(): Promise<void> {
+    return Promise.resolve();
+  }
+}
+
+export type { Logger };

@@ -1,0 +1,149 @@
+import { loadPolicyFile } from '../adapters/fsPolicyLoader.js';
+import { HealcastError } from '../errors.js';
+import { PolicyInvalidError } from '../policy/load.js';
+import type { Policy, PolicyAction } from '../policy/schema.js';
+import type { Selector } from '../policy/selector.js';
+
+/** Where `policyValidate` writes; every call receives whole lines ending in `\n`. */
+export interface CommandOutput {
+  stdout: (text: string) => void;
+  stderr: (text: string) => void;
+}
+
+/** Options of `healcast policy validate`. */
+export interface PolicyValidateOptions {
+  /** Print one JSON document on stdout (normalised policies, or the issues) instead of text. */
+  readonly json?: boolean;
+}
+
+/** Exit codes of `healcast policy validate`. */
+export const POLICY_VALIDATE_EXIT = { valid: 0, invalid: 1, unreadable: 2 } as const;
+
+/**
+ * `healcast policy validate <file>`: loads a policy file and reports.
+ *
+ * Text mode: valid → one summary line per policy on stdout and warnings on stderr, exit 0;
+ * invalid → one line per problem on stderr, exit 1; unreadable → the reason on stderr,
+ * exit 2. JSON mode prints `{ file, valid, policies | issues | error }` on stdout with the
+ * same exit codes (compiled regexes are omitted; each matcher keeps `op` and `value`).
+ */
+export async function policyValidate(
+  file: string,
+  out: CommandOutput,
+  options: PolicyValidateOptions = {},
+): Promise<number> {
+  const json = options.json === true;
+  const printJson = (value: unknown) => {
+    out.stdout(
+      `${JSON.stringify(value, (_key, v: unknown) => (v instanceof RegExp ? undefined : v), 2)}\n`,
+    );
+  };
+  let policies: Policy[];
+  try {
+    policies = await loadPolicyFile(file);
+  } catch (error) {
+    if (error instanceof PolicyInvalidError) {
+      if (json) {
+        printJson({
+          file,
+          valid: false,
+          issues: error.issues.map(({ text: _text, ...rest }) => rest),
+        });
+      } else {
+        out.stderr(`${error.message}\n`);
+        out.stderr(`${file}: invalid (${plural(error.issues.length, 'problem')})\n`);
+      }
+      return POLICY_VALIDATE_EXIT.invalid;
+    }
+    if (error instanceof HealcastError && error.code === 'FILE_UNREADABLE') {
+      if (json) printJson({ file, valid: false, error: error.message });
+      else out.stderr(`${error.message}\n`);
+      return POLICY_VALIDATE_EXIT.unreadable;
+    }
+    throw error;
+  }
+  if (json) {
+    printJson({ file, valid: true, policies });
+    return POLICY_VALIDATE_EXIT.valid;
+  }
+  out.stdout(`${file}: valid, ${plural(policies.length, 'policy', 'policies')}\n`);
+  for (const policy of policies) out.stdout(`  ${describePolicy(policy)}\n`);
+  for (const policy of policies) {
+    for (const warning of policy.warnings)
+      out.stderr(`warning: ${file}: ${policy.name}: ${warning}\n`);
+  }
+  return POLICY_VALIDATE_EXIT.valid;
+}
+
+/**
+ * One human-readable line: name, condition (metric, selector, comparison, duration),
+ * actions, target and cooldown, e.g.
+ * `cpu-high: when cpu_utilization{env!="dev"} > 80 for 5m: scale +2 (max 10) on service "api"; cooldown 10m`.
+ */
+export function describePolicy(policy: Policy): string {
+  const { trigger, target } = policy;
+  const op = `${trigger.direction === 'above' ? '>' : '<'}${trigger.inclusive ? '=' : ''}`;
+  const held =
+    trigger.durationMs === 0 ? 'on the first sample' : `for ${formatDuration(trigger.durationMs)}`;
+  const where =
+    target.namespace === undefined ? '' : ` in namespace ${JSON.stringify(target.namespace)}`;
+  return (
+    `${policy.name}${policy.enabled ? '' : ' (disabled)'}: ` +
+    `when ${trigger.metric}${formatSelector(trigger.selector)} ${op} ${trigger.threshold} ${held}: ` +
+    `${policy.actions.map(describeAction).join(', then ')} ` +
+    `on ${target.kind} ${JSON.stringify(target.name)}${where}; ` +
+    `cooldown ${formatDuration(policy.cooldownMs)}`
+  );
+}
+
+function describeAction(action: PolicyAction): string {
+  if (action.type === 'scale') {
+    const { scale } = action;
+    const amount =
+      scale.mode === 'absolute'
+        ? `to ${scale.replicas}`
+        : `${scale.replicas > 0 ? '+' : ''}${scale.replicas}`;
+    const bounds = [
+      ...(scale.minReplicas === undefined ? [] : [`min ${scale.minReplicas}`]),
+      ...(scale.maxReplicas === undefined ? [] : [`max ${scale.maxReplicas}`]),
+    ];
+    return `scale ${amount}${bounds.length === 0 ? '' : ` (${bounds.join(', ')})`}`;
+  }
+  return Object.keys(action.parameters).length === 0
+    ? action.type
+    : `${action.type} ${JSON.stringify(action.parameters)}`;
+}
+
+/** PromQL-style rendering: `{service="api",pod=~"api-.*"}`; empty for no matchers. */
+function formatSelector(selector: Selector): string {
+  if (selector.length === 0) return '';
+  return `{${selector.map((m) => `${m.label}${m.op}${JSON.stringify(m.value)}`).join(',')}}`;
+}
+
+const UNITS: readonly [string, number][] = [
+  ['d', 86_400_000],
+  ['h', 3_600_000],
+  ['m', 60_000],
+  ['s', 1_000],
+  ['ms', 1],
+];
+
+/** Milliseconds as the shortest exact `1h30m`-style string (the inverse of `parseDurationMs`). */
+export function formatDuration(ms: number): string {
+  if (ms === 0) return '0s';
+  let rest = ms;
+  let text = '';
+  for (const [unit, size] of UNITS) {
+    const count = Math.floor(rest / size);
+    if (count > 0) {
+      text += `${count}${unit}`;
+      rest -= count * size;
+    }
+  }
+  // Fractional milliseconds cannot come from "5m"-style strings, only from raw numbers.
+  return rest > 0 ? `${ms}ms` : text;
+}
+
+function plural(count: number, singular: string, pluralForm = `${singular}s`): string {
+  return `${count} ${count === 1 ? singular : pluralForm}`;
+}

@@ -1,0 +1,97 @@
+import type { z } from 'zod';
+import { HealcastError } from '../errors.js';
+import {
+  ENVIRONMENT,
+  WorkerConfigSchema,
+  type WorkerConfig,
+  type WorkerConfigInput,
+} from './workerConfig.js';
+
+type Plain = Record<string, unknown>;
+
+function isPlain(value: unknown): value is Plain {
+  return typeof value === 'object' && value !== null && !Array.isArray(value);
+}
+
+/** Deep merge where later layers win; arrays are replaced, not concatenated. */
+export function mergeLayers(...layers: Plain[]): Plain {
+  const out: Plain = {};
+  for (const layer of layers) {
+    for (const [key, value] of Object.entries(layer)) {
+      if (value === undefined) continue;
+      const current = out[key];
+      out[key] = isPlain(current) && isPlain(value) ? mergeLayers(current, value) : value;
+    }
+  }
+  return out;
+}
+
+function setPath(target: Plain, path: string, value: unknown): void {
+  const parts = path.split('.');
+  let node = target;
+  for (const part of parts.slice(0, -1)) {
+    const next = node[part];
+    if (!isPlain(next)) node[part] = {};
+    node = node[part] as Plain;
+  }
+  node[parts[parts.length - 1] as string] = value;
+}
+
+/**
+ * Turns environment variables into a config layer. Values are converted by kind; a value that
+ * does not convert is kept as text so validation reports it with its variable's path.
+ */
+export function environmentLayer(env: Readonly<Record<string, string | undefined>>): Plain {
+  const layer: Plain = {};
+  for (const { name, path, kind } of ENVIRONMENT) {
+    const raw = env[name];
+    if (raw === undefined || raw.trim() === '') continue;
+    let value: unknown = raw.trim();
+    if (kind === 'list')
+      value = raw
+        .split(',')
+        .map((s) => s.trim())
+        .filter((s) => s !== '');
+    else if (kind === 'int') value = /^-?\d+$/.test(raw.trim()) ? Number(raw.trim()) : raw;
+    else if (kind === 'bool') value = raw === 'true' || raw === '1';
+    setPath(layer, path, value);
+  }
+  if (env.KAFKA_BROKERS?.trim()) layer.mode = 'kafka';
+  return layer;
+}
+
+/** Formats zod issues as `path: message (got value)` lines. */
+export function formatIssues(error: z.ZodError, input: unknown): string[] {
+  return error.issues.map((issue) => {
+    const path = issue.path.length === 0 ? '(root)' : issue.path.map(String).join('.');
+    let got: unknown = input;
+    for (const part of issue.path)
+      got = isPlain(got) || Array.isArray(got) ? (got as Plain)[part as string] : undefined;
+    const shown = got === undefined ? '' : ` (got ${JSON.stringify(got)?.slice(0, 80)})`;
+    return `${path}: ${issue.message}${shown}`;
+  });
+}
+
+/**
+ * Validates the merged layers. Throws a non-retriable CONFIG_INVALID error listing every
+ * problem with its path; returns a frozen config.
+ */
+export function buildWorkerConfig(...layers: Plain[]): WorkerConfig {
+  const input = mergeLayers(...layers) as WorkerConfigInput;
+  const parsed = WorkerConfigSchema.safeParse(input);
+  if (!parsed.success) {
+    const lines = formatIssues(parsed.error, input);
+    throw new HealcastError('CONFIG_INVALID', `invalid configuration:\n  ${lines.join('\n  ')}`, {
+      retriable: false,
+    });
+  }
+  return deepFreeze(parsed.data);
+}
+
+function deepFreeze<T>(value: T): T {
+  if (typeof value === 'object' && value !== null) {
+    for (const child of Object.values(value)) deepFreeze(child);
+    Object.freeze(value);
+  }
+  return value;
+}

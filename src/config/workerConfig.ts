@@ -1,0 +1,148 @@
+import { z } from 'zod';
+import { BaselineConfigSchema } from '../baseline/ewma.js';
+import { DecodeLimitsSchema } from '../ingest/limits.js';
+import { DurationMs } from './duration.js';
+
+const HOST_PORT = /^[A-Za-z0-9._\-[\]:]+:\d{1,5}$/;
+
+/** Kafka settings (mode `kafka`). */
+export const KafkaConfigSchema = z.strictObject({
+  brokers: z
+    .array(z.string().regex(HOST_PORT, 'expected host:port'))
+    .min(1, 'at least one broker (host:port) is needed'),
+  clientId: z.string().min(1).default('healcast'),
+  groupId: z.string().min(1).default('healcast'),
+  topics: z.array(z.string().min(1)).min(1).default(['metrics']),
+  deadLetterTopic: z.string().min(1).default('metrics.dead-letter'),
+  /** Wire format of the metric messages; `auto` tells JSON from line protocol per message. */
+  format: z.enum(['auto', 'json', 'influx']).default('auto'),
+  /** Where a new consumer group starts: the earliest retained message or only new ones. */
+  fromBeginning: z.boolean().default(false),
+  sessionTimeout: DurationMs.default(30_000),
+  heartbeatInterval: DurationMs.default(3_000),
+  maxBytesPerPartition: z.number().int().positive().default(1_048_576),
+});
+
+/** Redis settings (mode `kafka`). */
+export const RedisConfigSchema = z.strictObject({
+  url: z.string().regex(/^rediss?:\/\//, 'expected a redis:// or rediss:// URL'),
+  keyPrefix: z
+    .string()
+    .min(1)
+    .regex(/^[^{}\s]+$/, 'no braces or spaces')
+    .default('healcast'),
+  /** Lifetime of fire markers and cooldown records: far longer than any re-processing. */
+  markerTtl: DurationMs.default(7 * 86_400_000),
+  /** Approximate cap of the actions stream; trimming drops pending entries, keep it large. */
+  streamMaxLen: z.number().int().positive().default(1_000_000),
+});
+
+/** Settings of the embedded demo: replay a trace instead of reading Kafka. */
+export const ReplayConfigSchema = z.strictObject({
+  /** CSV (`timestamp,value` with a header) to replay; default: the trace shipped in src/demo. */
+  trace: z.string().min(1).optional(),
+  /** Metric name and labels given to the replayed values. */
+  metric: z.string().min(1).default('http_requests_per_minute'),
+  labels: z.record(z.string(), z.string()).default({ service: 'nasa-web' }),
+  /** Trace time per wall time: 600 replays one trace minute every 100 ms. */
+  speed: z.number().positive().default(600),
+  /** Start again from the top when the trace ends (with time moving on). */
+  loop: z.boolean().default(false),
+});
+
+/**
+ * The worker's configuration: defaults < config file < environment < command line, validated
+ * once at start with every problem reported by its path.
+ */
+export const WorkerConfigSchema = z
+  .strictObject({
+    mode: z.enum(['embedded', 'kafka']).default('embedded'),
+    logLevel: z
+      .enum(['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent'])
+      .default('info'),
+    http: z
+      .strictObject({
+        host: z.string().min(1).default('127.0.0.1'),
+        port: z.number().int().min(0).max(65_535).default(9464),
+      })
+      .default({ host: '127.0.0.1', port: 9464 }),
+    /** Healing-policy file (YAML or JSON); the embedded mode defaults to the demo policies. */
+    policies: z.string().min(1).optional(),
+    kafka: KafkaConfigSchema.optional(),
+    redis: RedisConfigSchema.optional(),
+    baseline: BaselineConfigSchema.default(BaselineConfigSchema.parse({})),
+    /** Most series kept in memory; beyond it the least recently seen is evicted. */
+    maxSeries: z.number().int().positive().default(1_000_000),
+    limits: DecodeLimitsSchema.default(DecodeLimitsSchema.parse({})),
+    retry: z
+      .strictObject({ initial: DurationMs.default(100), max: DurationMs.default(5_000) })
+      .default({ initial: 100, max: 5_000 }),
+    replay: ReplayConfigSchema.default(ReplayConfigSchema.parse({})),
+  })
+  .superRefine((config, ctx) => {
+    if (config.mode === 'kafka') {
+      if (!config.kafka) {
+        ctx.addIssue({
+          code: 'custom',
+          path: ['kafka'],
+          message: 'kafka mode needs kafka.brokers (or KAFKA_BROKERS)',
+        });
+      }
+      if (!config.redis) {
+        ctx.addIssue({
+          code: 'custom',
+          path: ['redis'],
+          message: 'kafka mode needs redis.url (or REDIS_URL)',
+        });
+      }
+      if (!config.policies) {
+        ctx.addIssue({
+          code: 'custom',
+          path: ['policies'],
+          message: 'kafka mode needs a policy file (--policies or HEALCAST_POLICIES)',
+        });
+      }
+    }
+    if (config.kafka && config.kafka.heartbeatInterval * 3 > config.kafka.sessionTimeout) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['kafka', 'heartbeatInterval'],
+        message: `must be at most a third of kafka.sessionTimeout (${config.kafka.sessionTimeout} ms): try ${Math.floor(config.kafka.sessionTimeout / 3)}`,
+      });
+    }
+    if (config.retry.initial > config.retry.max) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['retry', 'initial'],
+        message: 'must not exceed retry.max',
+      });
+    }
+  });
+
+/** Raw configuration as written in a file or assembled from env and flags. */
+export type WorkerConfigInput = z.input<typeof WorkerConfigSchema>;
+/** Validated configuration; durations in milliseconds. */
+export type WorkerConfig = z.output<typeof WorkerConfigSchema>;
+
+/**
+ * Environment variables the worker reads, and where each goes. The only place that knows
+ * their names (the README table is generated from the same list by hand: keep in step).
+ */
+export const ENVIRONMENT: readonly {
+  name: string;
+  path: string;
+  kind: 'string' | 'list' | 'int' | 'bool';
+}[] = [
+  { name: 'KAFKA_BROKERS', path: 'kafka.brokers', kind: 'list' },
+  { name: 'REDIS_URL', path: 'redis.url', kind: 'string' },
+  { name: 'HEALCAST_POLICIES', path: 'policies', kind: 'string' },
+  { name: 'HEALCAST_TOPICS', path: 'kafka.topics', kind: 'list' },
+  { name: 'HEALCAST_GROUP_ID', path: 'kafka.groupId', kind: 'string' },
+  { name: 'HEALCAST_DEAD_LETTER_TOPIC', path: 'kafka.deadLetterTopic', kind: 'string' },
+  { name: 'HEALCAST_FORMAT', path: 'kafka.format', kind: 'string' },
+  { name: 'HEALCAST_REDIS_PREFIX', path: 'redis.keyPrefix', kind: 'string' },
+  { name: 'HEALCAST_HTTP_HOST', path: 'http.host', kind: 'string' },
+  { name: 'HEALCAST_HTTP_PORT', path: 'http.port', kind: 'int' },
+  { name: 'HEALCAST_LOG_LEVEL', path: 'logLevel', kind: 'string' },
+  { name: 'HEALCAST_MAX_SERIES', path: 'maxSeries', kind: 'int' },
+];

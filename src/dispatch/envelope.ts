@@ -1,0 +1,115 @@
+import { createHash } from 'node:crypto';
+import { z } from 'zod';
+
+/**
+ * The action envelope, version 1: what the worker puts on the actions stream and what an
+ * executor consumes. Documented in docs/action-envelope.md; additive changes keep the
+ * version, anything else bumps it.
+ */
+export const ACTION_SCHEMA_VERSION = 'healcast.action/v1' as const;
+
+export const ActionTargetSchema = z.object({
+  kind: z.string().min(1),
+  name: z.string().min(1),
+  namespace: z.string().min(1).optional(),
+});
+export type ActionTarget = z.infer<typeof ActionTargetSchema>;
+
+export const ActionEvidenceSchema = z.object({
+  /** Canonical series key (`name{labels}`) whose samples breached. */
+  series: z.string(),
+  metric: z.string(),
+  labels: z.record(z.string(), z.string()),
+  /** The value of the sample that completed the breach. */
+  value: z.number(),
+  threshold: z.number(),
+  direction: z.enum(['above', 'below']),
+  /** Event time of the first breaching sample and how long the breach had lasted. */
+  breachStartMs: z.number(),
+  breachDurationMs: z.number(),
+  /** The series' EWMA baseline just before the sample (null while it was warming up). */
+  baselineMean: z.number().nullable(),
+  baselineLower: z.number().nullable(),
+  baselineUpper: z.number().nullable(),
+  /** Anomaly score in [0,1] of the sample against its baseline. */
+  anomalyScore: z.number().min(0).max(1),
+});
+export type ActionEvidence = z.infer<typeof ActionEvidenceSchema>;
+
+export const ActionEnvelopeSchema = z.object({
+  schema: z.literal(ACTION_SCHEMA_VERSION),
+  /** Idempotency key: an executor must never act twice on one id. */
+  actionId: z.string().min(1),
+  /** All actions of one policy firing share a fire id; dedupe and cooldown work on it. */
+  fireId: z.string().min(1),
+  /** Position of this action within the policy's action list. */
+  actionIndex: z.number().int().min(0),
+  policy: z.string(),
+  target: ActionTargetSchema,
+  type: z.enum(['scale', 'restart', 'rollback']),
+  /** The policy's parameters, verbatim. */
+  parameters: z.record(z.string(), z.unknown()),
+  /** For `scale`: the normalised request. */
+  scale: z
+    .object({
+      mode: z.enum(['relative', 'absolute']),
+      replicas: z.number(),
+      minReplicas: z.number().optional(),
+      maxReplicas: z.number().optional(),
+    })
+    .optional(),
+  /** `reactive`: the threshold was actually breached for the policy's duration. */
+  trigger: z.enum(['reactive']),
+  evidence: ActionEvidenceSchema,
+  /** Event time of the sample that fired the policy (ms since epoch). */
+  observedAtMs: z.number(),
+  /** Wall-clock time the worker decided (ms since epoch). */
+  decidedAtMs: z.number(),
+  /** The (policy, target) pair does not fire again before observedAtMs + cooldownMs. */
+  cooldownMs: z.number().min(0),
+});
+export type ActionEnvelope = z.infer<typeof ActionEnvelopeSchema>;
+
+/**
+ * One policy firing: the actions it produces and the facts the sink needs to enforce
+ * at-most-once enqueueing (fire id) and the cooldown durably (target key, event time).
+ */
+export interface Fire {
+  readonly fireId: string;
+  readonly policy: string;
+  /** `policy|kind/namespace/name`: the unit a cooldown applies to. */
+  readonly cooldownKey: string;
+  readonly observedAtMs: number;
+  readonly cooldownMs: number;
+  readonly actions: readonly ActionEnvelope[];
+}
+
+/**
+ * Deterministic fire id: the same policy firing for the same target, series and breach
+ * (by event time) gets the same id when a batch is processed again after a crash, which is
+ * what lets the sink drop the repeat.
+ */
+export function fireIdOf(parts: {
+  policy: string;
+  cooldownKey: string;
+  series: string;
+  breachStartMs: number;
+  observedAtMs: number;
+}): string {
+  const hash = createHash('sha256');
+  hash.update(parts.policy);
+  hash.update('\u0000');
+  hash.update(parts.cooldownKey);
+  hash.update('\u0000');
+  hash.update(parts.series);
+  hash.update('\u0000');
+  hash.update(String(parts.breachStartMs));
+  hash.update('\u0000');
+  hash.update(String(parts.observedAtMs));
+  return hash.digest('base64url').slice(0, 22);
+}
+
+/** Key identifying a target for cooldowns: `kind/namespace/name`. */
+export function targetKeyOf(target: ActionTarget): string {
+  return `${target.kind}/${target.namespace ?? ''}/${target.name}`;
+}

@@ -1,0 +1,64 @@
+import type { ActionEnvelope, ActionTarget } from '../dispatch/envelope.js';
+import type { BreachRule } from '../policy/breach.js';
+import type { Policy } from '../policy/schema.js';
+import { matchesSelector, renderTemplate } from '../policy/selector.js';
+
+/**
+ * A healing policy as the pipeline runs it: the breach rule plus what it needs to match a
+ * series and build the actions. Built from a validated policy by `toPipelinePolicy`.
+ */
+export interface PipelinePolicy extends BreachRule {
+  readonly name: string;
+  readonly metric: string;
+  /** True when a series' labels satisfy the policy's selector. */
+  matches(labels: Readonly<Record<string, string>>): boolean;
+  /** The target for a series, placeholders filled; undefined when a label is missing. */
+  resolveTarget(labels: Readonly<Record<string, string>>): ActionTarget | undefined;
+  readonly actions: readonly PipelineAction[];
+}
+
+/** One action of a policy, ready to be put into an envelope. */
+export interface PipelineAction {
+  readonly type: ActionEnvelope['type'];
+  readonly parameters: Readonly<Record<string, unknown>>;
+  readonly scale: ActionEnvelope['scale'];
+}
+
+/** Prepares a validated policy for the pipeline: selector and target templates bound. */
+export function toPipelinePolicy(policy: Policy): PipelinePolicy {
+  const { trigger, target } = policy;
+  const isTemplate = (text: string | undefined): boolean =>
+    text !== undefined && text.includes('{{');
+  const fixed: ActionTarget | undefined =
+    isTemplate(target.name) || isTemplate(target.namespace)
+      ? undefined
+      : {
+          kind: target.kind,
+          name: target.name,
+          ...(target.namespace === undefined ? {} : { namespace: target.namespace }),
+        };
+  return {
+    name: policy.name,
+    metric: trigger.metric,
+    threshold: trigger.threshold,
+    direction: trigger.direction,
+    inclusive: trigger.inclusive,
+    durationMs: trigger.durationMs,
+    maxGapMs: trigger.maxGapMs,
+    cooldownMs: policy.cooldownMs,
+    matches: (labels) => matchesSelector(trigger.selector, labels),
+    resolveTarget: (labels) => {
+      if (fixed) return fixed;
+      const name = renderTemplate(target.name, labels);
+      if (name === undefined) return undefined;
+      if (target.namespace === undefined) return { kind: target.kind, name };
+      const namespace = renderTemplate(target.namespace, labels);
+      return namespace === undefined ? undefined : { kind: target.kind, name, namespace };
+    },
+    actions: policy.actions.map((action) => ({
+      type: action.type,
+      parameters: action.parameters,
+      scale: action.type === 'scale' ? { ...action.scale } : undefined,
+    })),
+  };
+}

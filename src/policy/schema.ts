@@ -1,0 +1,576 @@
+/**
+ * Healing-policy schema: the single source of the policy types.
+ *
+ * A policy says "when `trigger.metric` (restricted to the series matching
+ * `trigger.selector`) stays above/below `trigger.threshold` for `trigger.duration`, run
+ * `actions` against `target`, then stay quiet for `cooldown`". The product's seed format
+ * (`trigger`, `actions`, `cooldown`) loads unchanged; every extension is optional with a
+ * default, and unknown keys are errors so that typos such as `treshold` cannot silently
+ * disable a policy. `parameters` stays free-form because it is forwarded to executors.
+ *
+ * `HealingPolicySchema` parses one policy into its normalised form (`Policy`): durations in
+ * milliseconds, direction and inclusiveness resolved, selector regexes compiled, scale
+ * parameters reduced to one `ScaleSpec`. `PolicyFileSchema` parses a whole file.
+ */
+import { z } from 'zod';
+import { DurationMs } from '../config/duration.js';
+import {
+  compileAnchoredRegex,
+  LABEL_NAME_RE,
+  parseTemplate,
+  type LabelMatcher,
+} from './selector.js';
+
+/** Cooldown applied when a policy has none: long enough for a scale-out to take effect. */
+export const DEFAULT_COOLDOWN_MS = 300_000;
+
+/** Target used when a policy has none; `policy validate` warns about it. */
+export const DEFAULT_TARGET = { kind: 'service', name: 'default' } as const;
+
+/**
+ * Bounds of the default `trigger.maxGap`: the trigger duration clamped to [2m, 5m].
+ * At least 2m so that one late or lost sample at the usual 15s–60s scrape intervals does not
+ * reset a breach; at most 5m, Prometheus' lookback window, after which Prometheus itself
+ * treats a series as stale; in between, equal to the duration, so a breach is never declared
+ * "sustained" on fewer than about one sample per duration.
+ */
+export const DEFAULT_MAX_GAP_BOUNDS_MS = { min: 120_000, max: 300_000 } as const;
+
+/** Parameter names that `scale` understands; others are forwarded but draw a warning. */
+export const SCALE_PARAMETER_ALIASES = {
+  amount: ['replicas', 'increment', 'by', 'step'],
+  max: ['max', 'maxReplicas', 'max_replicas'],
+  min: ['min', 'minReplicas', 'min_replicas'],
+} as const;
+
+/**
+ * Metric names: Prometheus' `[a-zA-Z_:][a-zA-Z0-9_:]*`, plus `.` so OpenTelemetry-style
+ * names (`http.server.duration`) can be matched as they arrive.
+ */
+const METRIC_NAME_RE = /^[a-zA-Z_:][a-zA-Z0-9_:.]*$/;
+
+/** Policy names end up in logs, idempotency keys and metric labels: keep them plain. */
+const POLICY_NAME_RE = /^[a-zA-Z0-9_:][a-zA-Z0-9_.:-]*$/;
+
+const SIGNED_INT_RE = /^\s*([+-])?(\d+)\s*$/;
+
+function show(value: unknown): string {
+  return value === undefined ? 'nothing' : JSON.stringify(value);
+}
+
+// Custom issues whose message already shows the offending value set this, so the error
+// formatter does not append a redundant ", got …".
+const VALUE_SHOWN = { valueShown: true } as const;
+
+/** One label matcher as written: `"exact"`, `{ regex }`, `{ not }` or `{ notRegex }`. */
+export type LabelMatcherInput = string | { regex: string } | { not: string } | { notRegex: string };
+
+const MATCHER_FORMS = 'a string (exact match), {regex: "..."}, {not: "..."} or {notRegex: "..."}';
+
+/**
+ * Label selector: `{ label: matcher }`, all of which must hold. Compiled to `LabelMatcher[]`
+ * at load so an invalid regex is a load error, not a runtime surprise.
+ */
+export const SelectorSchema = z
+  .record(z.string(), z.custom<LabelMatcherInput>())
+  .transform((raw, ctx): LabelMatcher[] => {
+    const matchers: LabelMatcher[] = [];
+    for (const [label, spec] of Object.entries(raw)) {
+      if (!LABEL_NAME_RE.test(label) || label === '__name__') {
+        ctx.addIssue({
+          code: 'custom',
+          path: [label],
+          message:
+            label === '__name__'
+              ? 'select the metric with trigger.metric, not a __name__ matcher'
+              : `label name ${JSON.stringify(label)} must match [a-zA-Z_][a-zA-Z0-9_]*`,
+          params: VALUE_SHOWN,
+        });
+        continue;
+      }
+      if (typeof spec === 'string') {
+        matchers.push({ label, op: '=', value: spec });
+        continue;
+      }
+      const entries =
+        spec !== null && typeof spec === 'object' && !Array.isArray(spec)
+          ? Object.entries(spec)
+          : [];
+      const [form, value] = entries[0] ?? [];
+      if (entries.length !== 1 || typeof value !== 'string') {
+        ctx.addIssue({ code: 'custom', path: [label], message: `expected ${MATCHER_FORMS}` });
+        continue;
+      }
+      if (form === 'not') {
+        matchers.push({ label, op: '!=', value });
+      } else if (form === 'regex' || form === 'notRegex') {
+        const compiled = compileAnchoredRegex(value);
+        if (!compiled.ok) {
+          ctx.addIssue({
+            code: 'custom',
+            path: [label, form],
+            message: `invalid regular expression (${compiled.error})`,
+          });
+          continue;
+        }
+        matchers.push({ label, op: form === 'regex' ? '=~' : '!~', value, regex: compiled.regex });
+      } else {
+        ctx.addIssue({ code: 'custom', path: [label], message: `expected ${MATCHER_FORMS}` });
+      }
+    }
+    return matchers;
+  });
+
+/**
+ * Trigger: the condition on one metric. `direction` (`above`, default, or `below`) and
+ * `operator` (`>`, `>=`, `<`, `<=`) are two spellings of the same thing; give at most one.
+ * `direction` is strict, like the seed's "> 80".
+ */
+export const TriggerSchema = z
+  .strictObject({
+    /** Metric name, exactly as the ingest stage emits it. */
+    metric: z.string().regex(METRIC_NAME_RE, 'must be a metric name like "cpu_utilization"'),
+    /** Label matchers restricting which series of `metric` the policy watches. */
+    selector: SelectorSchema.optional(),
+    /** Threshold in the metric's own unit. */
+    threshold: z.number(),
+    direction: z.enum(['above', 'below']).optional(),
+    operator: z.enum(['>', '>=', '<', '<=']).optional(),
+    /** How long the condition must hold; `0` fires on the first breaching sample. */
+    duration: DurationMs,
+    /** A gap between breaching samples longer than this resets the breach. */
+    maxGap: DurationMs.optional(),
+  })
+  .transform((t, ctx) => {
+    if (t.direction !== undefined && t.operator !== undefined) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['operator'],
+        message: `give either direction or operator, not both (direction is ${JSON.stringify(t.direction)})`,
+      });
+    }
+    if (t.maxGap !== undefined && t.maxGap <= 0) {
+      ctx.addIssue({ code: 'custom', path: ['maxGap'], message: 'must be greater than 0' });
+    }
+    const direction: 'above' | 'below' =
+      t.operator === undefined
+        ? (t.direction ?? 'above')
+        : t.operator.startsWith('>')
+          ? 'above'
+          : 'below';
+    return {
+      metric: t.metric,
+      /** Compiled matchers; empty means every series of `metric`. */
+      selector: t.selector ?? [],
+      /** Threshold, in the metric's unit. */
+      threshold: t.threshold,
+      /** `above`: breach when value > threshold (>= if inclusive); `below`: the mirror. */
+      direction,
+      /** True for `>=` / `<=`: a value equal to the threshold breaches. */
+      inclusive: t.operator === '>=' || t.operator === '<=',
+      /** Milliseconds the breach must last before the policy fires; 0 = first sample. */
+      durationMs: t.duration,
+      /** Milliseconds: a longer gap between breaching samples resets the breach. */
+      maxGapMs:
+        t.maxGap ??
+        Math.min(
+          Math.max(t.duration, DEFAULT_MAX_GAP_BOUNDS_MS.min),
+          DEFAULT_MAX_GAP_BOUNDS_MS.max,
+        ),
+    };
+  });
+
+const TemplateSchema = z
+  .string()
+  .min(1)
+  .superRefine((value, ctx) => {
+    const parsed = parseTemplate(value);
+    if (!parsed.ok) ctx.addIssue({ code: 'custom', message: `invalid template: ${parsed.error}` });
+  });
+
+/**
+ * What the actions act on. `name` and `namespace` may contain `{{label}}` placeholders,
+ * filled from the firing series' labels (see `renderTemplate`).
+ */
+export const TargetSchema = z.strictObject({
+  /** Kind of thing acted on, interpreted by executors (`service`, `deployment`, …). */
+  kind: z.string().min(1).default('service'),
+  name: TemplateSchema,
+  namespace: TemplateSchema.optional(),
+});
+
+/** Free-form action parameters, forwarded verbatim to executors. */
+const ParametersSchema = z.record(z.string(), z.unknown());
+
+/**
+ * A scale request reduced from the accepted spellings (`replicas: "+2"`, `increment: 2`,
+ * `by: 2`, `step: 2`, with `max`/`maxReplicas`/`max_replicas` and the `min` mirror).
+ * `relative`: change the replica count by `replicas` (non-zero, may be negative);
+ * `absolute`: set it to `replicas` (>= 0). Executors clamp the result into
+ * [`minReplicas`, `maxReplicas`] when given.
+ */
+export interface ScaleSpec {
+  readonly mode: 'relative' | 'absolute';
+  readonly replicas: number;
+  readonly minReplicas?: number;
+  readonly maxReplicas?: number;
+}
+
+type Ctx = z.core.$RefinementCtx;
+
+/** Finds the one alias of `keys` present in `params`; reports a conflict when several are. */
+function pickAlias(
+  params: Record<string, unknown>,
+  keys: readonly string[],
+  what: string,
+  ctx: Ctx,
+): { key: string; value: unknown } | undefined | null {
+  const present = keys.filter((key) => Object.hasOwn(params, key) && params[key] !== undefined);
+  const [first, second] = present;
+  if (first === undefined) return undefined;
+  if (second !== undefined) {
+    ctx.addIssue({
+      code: 'custom',
+      path: ['parameters', second],
+      message: `conflicts with parameters.${first}: give the ${what} only once`,
+      params: VALUE_SHOWN,
+    });
+    return null;
+  }
+  return { key: first, value: params[first] };
+}
+
+function bound(params: Record<string, unknown>, keys: readonly string[], what: string, ctx: Ctx) {
+  const picked = pickAlias(params, keys, what, ctx);
+  if (picked === null) return { ok: false as const };
+  if (picked === undefined) return { ok: true as const };
+  if (typeof picked.value !== 'number' || !Number.isInteger(picked.value) || picked.value < 0) {
+    ctx.addIssue({
+      code: 'custom',
+      path: ['parameters', picked.key],
+      message: 'expected a non-negative integer',
+    });
+    return { ok: false as const };
+  }
+  return { ok: true as const, key: picked.key, value: picked.value };
+}
+
+/** Parses the amount alias into mode and count; `undefined` after reporting a problem. */
+function scaleAmount(
+  amount: { key: string; value: unknown },
+  ctx: Ctx,
+): { mode: ScaleSpec['mode']; replicas: number } | undefined {
+  const path = ['parameters', amount.key];
+  const isReplicas = amount.key === 'replicas';
+  const text = typeof amount.value === 'string' ? SIGNED_INT_RE.exec(amount.value) : null;
+  let parsed: { mode: ScaleSpec['mode']; replicas: number };
+  if (typeof amount.value === 'number' && Number.isInteger(amount.value)) {
+    // A bare number in `replicas` is a target count; the other aliases name a step.
+    parsed = { mode: isReplicas ? 'absolute' : 'relative', replicas: amount.value };
+  } else if (text !== null) {
+    parsed = {
+      mode: isReplicas && text[1] === undefined ? 'absolute' : 'relative',
+      replicas: Number(`${text[1] ?? ''}${text[2] ?? ''}`),
+    };
+  } else {
+    ctx.addIssue({
+      code: 'custom',
+      path,
+      message: isReplicas
+        ? 'expected an integer (absolute count) or a signed string like "+2" (relative)'
+        : 'expected a non-zero integer',
+    });
+    return undefined;
+  }
+  if (parsed.mode === 'relative' && parsed.replicas === 0) {
+    ctx.addIssue({ code: 'custom', path, message: 'a relative scale must be non-zero' });
+    return undefined;
+  }
+  if (parsed.mode === 'absolute' && parsed.replicas < 0) {
+    ctx.addIssue({
+      code: 'custom',
+      path,
+      message:
+        'an absolute replica count must be >= 0 (for a relative change write "-2" as a string)',
+    });
+    return undefined;
+  }
+  return parsed;
+}
+
+/** Reduces scale parameter aliases to a `ScaleSpec`, reporting every problem on `ctx`. */
+function normaliseScale(params: Record<string, unknown>, ctx: Ctx): ScaleSpec | undefined {
+  const picked = pickAlias(params, SCALE_PARAMETER_ALIASES.amount, 'scale amount', ctx);
+  const max = bound(params, SCALE_PARAMETER_ALIASES.max, 'maximum', ctx);
+  const min = bound(params, SCALE_PARAMETER_ALIASES.min, 'minimum', ctx);
+  if (picked === undefined) {
+    ctx.addIssue({
+      code: 'custom',
+      path: ['parameters'],
+      message:
+        'scale needs replicas ("+2"/"-1" relative, 5 absolute) or increment/by/step (relative)',
+    });
+  }
+  const amount = picked ? scaleAmount(picked, ctx) : undefined;
+  let boundsOk = max.ok && min.ok;
+  if (min.value !== undefined && max.value !== undefined && min.value > max.value) {
+    ctx.addIssue({
+      code: 'custom',
+      path: ['parameters', max.key ?? 'max'],
+      message: `maximum ${max.value} is below minimum ${min.value} (parameters.${min.key ?? 'min'})`,
+      params: VALUE_SHOWN,
+    });
+    boundsOk = false;
+  }
+  if (amount === undefined || picked === undefined || picked === null || !boundsOk) {
+    return undefined;
+  }
+  if (
+    amount.mode === 'absolute' &&
+    ((max.value !== undefined && amount.replicas > max.value) ||
+      (min.value !== undefined && amount.replicas < min.value))
+  ) {
+    ctx.addIssue({
+      code: 'custom',
+      path: ['parameters', picked.key],
+      message: `absolute replica count ${amount.replicas} is outside [${min.value ?? 0}, ${max.value ?? '∞'}]`,
+      params: VALUE_SHOWN,
+    });
+    return undefined;
+  }
+  return {
+    ...amount,
+    ...(min.value === undefined ? {} : { minReplicas: min.value }),
+    ...(max.value === undefined ? {} : { maxReplicas: max.value }),
+  };
+}
+
+/** `scale`: change the replica count; `parameters` is required (it carries the amount). */
+export const ScaleActionSchema = z
+  .strictObject({ type: z.literal('scale'), parameters: ParametersSchema })
+  .transform((action, ctx) => {
+    const scale = normaliseScale(action.parameters, ctx);
+    if (scale === undefined) return z.NEVER;
+    return {
+      type: action.type,
+      /** Normalised amount and bounds; use this, not `parameters`, to compute replicas. */
+      scale,
+      /** The parameters exactly as written, forwarded to executors. */
+      parameters: action.parameters,
+    };
+  });
+
+/** `restart`: restart the target; parameters (e.g. `{ strategy: 'rolling' }`) are optional. */
+export const RestartActionSchema = z
+  .strictObject({ type: z.literal('restart'), parameters: ParametersSchema.optional() })
+  .transform((action) => ({ type: action.type, parameters: action.parameters ?? {} }));
+
+/** `rollback`: roll the target back; `parameters.toRevision`, if given, is an integer >= 0. */
+export const RollbackActionSchema = z
+  .strictObject({ type: z.literal('rollback'), parameters: ParametersSchema.optional() })
+  .transform((action, ctx) => {
+    const parameters = action.parameters ?? {};
+    const toRevision = parameters['toRevision'];
+    if (
+      toRevision !== undefined &&
+      (typeof toRevision !== 'number' || !Number.isInteger(toRevision) || toRevision < 0)
+    ) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['parameters', 'toRevision'],
+        message: 'expected a non-negative integer revision',
+      });
+    }
+    return { type: action.type, parameters };
+  });
+
+/** One action, discriminated by `type`. */
+export const ActionSchema = z.discriminatedUnion('type', [
+  ScaleActionSchema,
+  RestartActionSchema,
+  RollbackActionSchema,
+]);
+
+/**
+ * One healing policy. The output adds `name` (derived as `<metric>_<direction>_<threshold>`
+ * when absent), `cooldownMs` (default 5m; the cooldown applies per policy and rendered
+ * target, so one noisy service does not silence the policy for the others) and `warnings`
+ * (things that load but are probably not what the author meant).
+ */
+export const HealingPolicySchema = z
+  .strictObject({
+    /** Unique within a file. */
+    name: z
+      .string()
+      .max(128)
+      .regex(POLICY_NAME_RE, 'must be letters, digits and _ . : - (not starting with . or -)')
+      .optional(),
+    /** Free text for humans. */
+    description: z.string().optional(),
+    /** A disabled policy is loaded and validated but never fires. */
+    enabled: z.boolean().default(true),
+    trigger: TriggerSchema,
+    target: TargetSchema.optional(),
+    actions: z.array(ActionSchema).min(1),
+    /** Quiet period after the policy fired for a target. */
+    cooldown: DurationMs.optional(),
+  })
+  .transform((policy) => {
+    const warnings: string[] = [];
+    const { trigger } = policy;
+    if (policy.target === undefined) {
+      warnings.push(
+        `target: none given, so actions go to ${DEFAULT_TARGET.kind} "${DEFAULT_TARGET.name}"; set target.name (it may use {{label}} placeholders)`,
+      );
+    }
+    const cooldownMs = policy.cooldown ?? DEFAULT_COOLDOWN_MS;
+    for (const [path, ms] of [
+      ['trigger.duration', trigger.durationMs],
+      ['cooldown', cooldownMs],
+    ] as const) {
+      if (ms > 0 && ms < 1000) {
+        warnings.push(
+          `${path}: ${ms}ms is very short; a bare number means milliseconds (did you mean "${ms}s"?)`,
+        );
+      }
+    }
+    if (cooldownMs === 0) {
+      warnings.push('cooldown: 0, so the policy fires again on every qualifying sample');
+    }
+    policy.actions.forEach((action, index) => {
+      if (action.type !== 'scale') return;
+      const known: readonly string[] = Object.values(SCALE_PARAMETER_ALIASES).flat();
+      for (const key of Object.keys(action.parameters)) {
+        if (!known.includes(key)) {
+          warnings.push(
+            `actions[${index}].parameters.${key}: not a scale parameter; forwarded to the executor unchanged`,
+          );
+        }
+      }
+      const { scale } = action;
+      if (scale.mode === 'relative' && scale.replicas > 0 && scale.maxReplicas === undefined) {
+        warnings.push(
+          `actions[${index}]: scale +${scale.replicas} has no maximum, so repeated firing can scale without bound`,
+        );
+      }
+    });
+    return {
+      /** Unique name within its file; derived from the trigger when not given. */
+      name: policy.name ?? `${trigger.metric}_${trigger.direction}_${trigger.threshold}`,
+      ...(policy.description === undefined ? {} : { description: policy.description }),
+      enabled: policy.enabled,
+      trigger,
+      /** Target with `{{label}}` templates still unrendered. */
+      target: policy.target ?? { ...DEFAULT_TARGET },
+      /** At least one; executed in order. */
+      actions: policy.actions,
+      /** Milliseconds after firing for a target before the policy may fire for it again. */
+      cooldownMs,
+      /** Human-readable notes about suspicious but valid settings, each prefixed by its path. */
+      warnings,
+    };
+  });
+
+/** A policy as written (the seed's `HealingPolicy` is assignable to it). */
+export type HealingPolicy = z.input<typeof HealingPolicySchema>;
+
+/** A normalised policy, ready for evaluation. */
+export type Policy = z.output<typeof HealingPolicySchema>;
+
+/** A normalised action. */
+export type PolicyAction = Policy['actions'][number];
+
+/** A normalised trigger. */
+export type PolicyTrigger = Policy['trigger'];
+
+/** A target with its templates unrendered. */
+export type PolicyTarget = Policy['target'];
+
+/** The wrapped file form: `{ version?: 1, policies: [...] }`. */
+export const PolicyDocumentSchema = z.strictObject({
+  version: z.literal(1).optional(),
+  policies: z.array(z.unknown()),
+});
+
+/** A policy file as written: one policy, an array of policies, or `{ version?, policies }`. */
+export type PolicyFile =
+  HealingPolicy | HealingPolicy[] | { version?: 1; policies: HealingPolicy[] };
+
+const FILE_FORMS = 'a policy, a list of policies, or {policies: [...]}';
+
+/**
+ * A whole policy file, parsed to `Policy[]`. Every policy is parsed even when an earlier one
+ * is invalid, so one run reports every problem; names must be unique within the file.
+ */
+export const PolicyFileSchema = z.unknown().transform((input, ctx): Policy[] => {
+  let items: unknown[];
+  let prefix: (string | number)[];
+  if (Array.isArray(input)) {
+    items = input;
+    prefix = [];
+  } else if (input !== null && typeof input === 'object' && Object.hasOwn(input, 'policies')) {
+    const doc = PolicyDocumentSchema.safeParse(input);
+    if (!doc.success) {
+      for (const issue of doc.error.issues) ctx.addIssue({ ...issue });
+      return z.NEVER;
+    }
+    items = doc.data.policies;
+    prefix = ['policies'];
+  } else if (input !== null && typeof input === 'object') {
+    items = [input];
+    prefix = [];
+  } else {
+    ctx.addIssue({
+      code: 'custom',
+      message:
+        input === null || input === undefined
+          ? `the file is empty; expected ${FILE_FORMS}`
+          : `expected ${FILE_FORMS}, got ${show(input)}`,
+      params: VALUE_SHOWN,
+    });
+    return z.NEVER;
+  }
+  if (items.length === 0) {
+    ctx.addIssue({
+      code: 'custom',
+      path: prefix,
+      message: 'no policies: expected at least one',
+      params: VALUE_SHOWN,
+    });
+    return z.NEVER;
+  }
+  const single = !Array.isArray(input) && prefix.length === 0;
+  const policies: Policy[] = [];
+  const firstIndexByName = new Map<string, number>();
+  items.forEach((item, index) => {
+    const at = single ? prefix : [...prefix, index];
+    const result = HealingPolicySchema.safeParse(item);
+    if (!result.success) {
+      for (const issue of result.error.issues) {
+        ctx.addIssue({ ...issue, path: [...at, ...issue.path] });
+      }
+      return;
+    }
+    const policy = result.data;
+    const earlier = firstIndexByName.get(policy.name);
+    if (earlier !== undefined) {
+      const where = [...prefix, earlier]
+        .map((segment) => (typeof segment === 'number' ? `[${segment}]` : segment))
+        .join('');
+      const explicit =
+        item !== null && typeof item === 'object' && Object.hasOwn(item, 'name')
+          ? ''
+          : ' (derived from the trigger; set a distinct name)';
+      ctx.addIssue({
+        code: 'custom',
+        path: [...at, 'name'],
+        message: `duplicate policy name ${JSON.stringify(policy.name)}${explicit}, also used by ${where}`,
+        params: VALUE_SHOWN,
+      });
+      return;
+    }
+    firstIndexByName.set(policy.name, index);
+    policies.push(policy);
+  });
+  return policies;
+});
