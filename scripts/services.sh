@@ -70,13 +70,22 @@ since() { awk -v a="$1" -v b="$EPOCHREALTIME" 'BEGIN { printf "%.1fs", b - a }';
 # True when something accepts TCP connections on 127.0.0.1:$1.
 port_open() { timeout 1 bash -c "exec 3<>/dev/tcp/$HOST/$1" 2>/dev/null; }
 
+# True while process $1 exists and is not a zombie (exited, waiting to be reaped: our
+# daemons are re-parented to PID 1, which may take a moment to reap them).
+running() {
+  local stat
+  stat="$(cat "/proc/$1/stat" 2>/dev/null)" || return 1
+  stat="${stat##*) }" # fields after "pid (comm) "
+  [[ "${stat%% *}" != Z ]]
+}
+
 # Prints the pid in pid file $1 if that process is alive and its command line contains $2
 # (so a recycled pid is not mistaken for our service); fails otherwise.
 live_pid() {
   local pid
   [[ -f "$1" ]] || return 1
   pid="$(tr -dc '0-9' <"$1")"
-  [[ -n "$pid" ]] && kill -0 "$pid" 2>/dev/null || return 1
+  [[ -n "$pid" ]] && running "$pid" || return 1
   tr '\0' ' ' <"/proc/$pid/cmdline" 2>/dev/null | grep -qF -- "$2" || return 1
   printf '%s\n' "$pid"
 }
@@ -92,13 +101,13 @@ stop_pid() {
   start="$EPOCHREALTIME"
   kill -TERM "$pid" 2>/dev/null || true
   for ((i = 0; i < grace * 10; i++)); do
-    kill -0 "$pid" 2>/dev/null || break
+    running "$pid" || break
     sleep 0.1
   done
-  if kill -0 "$pid" 2>/dev/null; then
+  if running "$pid"; then
     say "$name: still running after ${grace}s, sending SIGKILL"
     kill -KILL "$pid" 2>/dev/null || true
-    while kill -0 "$pid" 2>/dev/null; do sleep 0.1; done
+    while running "$pid"; do sleep 0.1; done
   fi
   rm -f "$pidfile"
   say "$name: stopped pid $pid in $(since "$start")"
@@ -125,10 +134,13 @@ apt_install() {
 }
 
 # Serialise up/down/clean: two test runs starting at once must not launch two brokers.
+# The lock lives on fd 9; the long-running services must not inherit it (9>&- below), or
+# they would hold the lock for as long as they run.
+LOCK_FILE="$STATE_DIR/services.lock"
 take_lock() {
   mkdir -p "$STATE_DIR"
-  exec 9>"$STATE_DIR/.lock"
-  flock -w 600 9 || die "could not lock $STATE_DIR/.lock"
+  exec 9>"$LOCK_FILE"
+  flock -w 300 9 || die "could not lock $LOCK_FILE within 300s (another services.sh running?)"
 }
 
 # --- Kafka -----------------------------------------------------------------------------
@@ -260,7 +272,7 @@ kafka_launch() {
     -XX:+ExplicitGCInvokesConcurrent -XX:+ExitOnOutOfMemoryError -Djava.awt.headless=true \
     -Dlog4j2.configurationFile="$KAFKA_LOG4J" -Dkafka.logs.dir="$KAFKA_LOGS" \
     -cp "$KAFKA_LIBS/*" "$KAFKA_MAIN" "$KAFKA_PROPS" \
-    </dev/null >"$KAFKA_OUT" 2>&1 &
+    </dev/null >"$KAFKA_OUT" 2>&1 9>&- &
   echo $! >"$KAFKA_PID"
   say "kafka: launched pid $! on $HOST:$KAFKA_PORT (controller $KAFKA_CONTROLLER_PORT)"
 }
@@ -366,7 +378,7 @@ redis_up() {
     # A throwaway server: no RDB snapshots, no AOF; it daemonizes itself (own session).
     redis-server --port "$REDIS_PORT" --bind "$HOST" --save '' --appendonly no \
       --daemonize yes --pidfile "$REDIS_PID" --logfile "$REDIS_LOG" --dir "$REDIS_STATE" \
-      >&2 || die "redis-server failed to start; see $REDIS_LOG"
+      9>&- >&2 || die "redis-server failed to start; see $REDIS_LOG"
   fi
   for ((i = 0; i < 200; i++)); do
     if redis_ping; then

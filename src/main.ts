@@ -143,8 +143,10 @@ export async function startWorker(
         sessionTimeoutMs: config.kafka.sessionTimeout,
         heartbeatIntervalMs: config.kafka.heartbeatInterval,
         maxBytesPerPartition: config.kafka.maxBytesPerPartition,
+        recoveryLookbackMs: config.kafka.recoveryLookback,
       },
       log,
+      () => clock.nowMs(),
     );
   } else {
     const queue = new MemoryActionSink();

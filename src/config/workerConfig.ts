@@ -21,6 +21,11 @@ export const KafkaConfigSchema = z.strictObject({
   sessionTimeout: DurationMs.default(30_000),
   heartbeatInterval: DurationMs.default(3_000),
   maxBytesPerPartition: z.number().int().positive().default(1_048_576),
+  /**
+   * On start and rebalance, re-read this much time (by message timestamp) before the committed
+   * offsets to rebuild baselines, breaches and cooldowns; "0" disables.
+   */
+  recoveryLookback: DurationMs.default(2 * 3_600_000),
 });
 
 /** Redis settings (mode `kafka`). */

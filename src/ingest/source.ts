@@ -8,6 +8,12 @@ export interface SourceRecord {
   readonly value: Uint8Array | null;
   /** Broker/producer timestamp of the message (ms since epoch). */
   readonly timestampMs: number;
+  /**
+   * True when the record was processed (and committed) before and is read again only to
+   * rebuild in-memory state after a restart: it updates baselines and breaches, but is not
+   * dead-lettered or counted again.
+   */
+  readonly replayed?: boolean;
 }
 
 /** A batch of records from one topic-partition, in offset order. */

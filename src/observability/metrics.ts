@@ -15,7 +15,7 @@ export class WorkerMetrics {
   readonly fires: Counter<'policy' | 'status'>;
   readonly actions: Counter<'policy' | 'type'>;
   readonly batchSeconds: Histogram;
-  readonly sampleSeconds: Histogram;
+  readonly ingestDelaySeconds: Histogram;
   readonly consumerLag: Gauge<'topic' | 'partition'>;
   readonly sinkRetries: Counter<'sink'>;
   readonly ready: Gauge<'component'>;
@@ -26,7 +26,7 @@ export class WorkerMetrics {
     const registers = [registry];
     this.messages = new Counter({
       name: 'healcast_messages_total',
-      help: 'Input messages by outcome: ok, partially_invalid (used and dead-lettered), dead_lettered.',
+      help: 'Input messages by outcome: ok, partially_invalid (used and dead-lettered), dead_lettered, replayed (re-read to rebuild state after a restart).',
       labelNames: ['outcome'],
       registers,
     });
@@ -76,10 +76,10 @@ export class WorkerMetrics {
       buckets: [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10],
       registers,
     });
-    this.sampleSeconds = new Histogram({
-      name: 'healcast_sample_latency_seconds',
-      help: 'Wall-clock time from a sample reaching the worker to its batch being committed.',
-      buckets: [0.001, 0.005, 0.01, 0.05, 0.1, 0.5, 1, 5, 10, 30],
+    this.ingestDelaySeconds = new Histogram({
+      name: 'healcast_ingest_delay_seconds',
+      help: 'Wall-clock time from a message entering the source (its Kafka timestamp) to its batch being handled; one observation per batch (its newest message).',
+      buckets: [0.01, 0.05, 0.1, 0.5, 1, 5, 10, 30, 60, 300],
       registers,
     });
     this.consumerLag = new Gauge({

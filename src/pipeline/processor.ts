@@ -29,6 +29,8 @@ export interface BatchStats {
   messagesOk: number;
   messagesPartial: number;
   messagesDeadLettered: number;
+  /** Records re-read to rebuild state after a restart (already handled once). */
+  messagesReplayed: number;
   samplesScored: number;
   samplesOutOfOrder: number;
   samplesDuplicate: number;
@@ -104,6 +106,7 @@ export class Processor {
       messagesOk: 0,
       messagesPartial: 0,
       messagesDeadLettered: 0,
+      messagesReplayed: 0,
       samplesScored: 0,
       samplesOutOfOrder: 0,
       samplesDuplicate: 0,
@@ -118,7 +121,9 @@ export class Processor {
     const decodeOptions = { format: this.options.format, nowMs, limits: this.options.limits };
     for (const record of records) {
       const { samples, problems } = decodeMessage(record.value, decodeOptions);
-      if (problems.length > 0) {
+      if (record.replayed === true) {
+        stats.messagesReplayed++;
+      } else if (problems.length > 0) {
         const whole = samples.length === 0;
         const reason = whole ? (problems[0]?.reason ?? 'invalid_schema') : 'partially_invalid';
         const detail = problems

@@ -91,7 +91,10 @@ export class Worker {
     this.record(result, enqueued.value, batch);
     const seconds = (clock.monotonicMs() - startedMs) / 1000;
     metrics.batchSeconds.observe(seconds);
-    metrics.sampleSeconds.observe(seconds);
+    const newest = batch.records[batch.records.length - 1];
+    if (newest !== undefined && newest.replayed !== true && newest.timestampMs > 0) {
+      metrics.ingestDelaySeconds.observe(Math.max(0, clock.nowMs() - newest.timestampMs) / 1000);
+    }
     return 'commit';
   }
 
@@ -155,6 +158,7 @@ export class Worker {
     metrics.messages.inc({ outcome: 'ok' }, stats.messagesOk);
     metrics.messages.inc({ outcome: 'partially_invalid' }, stats.messagesPartial);
     metrics.messages.inc({ outcome: 'dead_lettered' }, stats.messagesDeadLettered);
+    metrics.messages.inc({ outcome: 'replayed' }, stats.messagesReplayed);
     metrics.samples.inc({ outcome: 'scored' }, stats.samplesScored);
     metrics.samples.inc({ outcome: 'out_of_order' }, stats.samplesOutOfOrder);
     metrics.samples.inc({ outcome: 'duplicate_timestamp' }, stats.samplesDuplicate);

@@ -40,6 +40,17 @@ let admin: Admin;
 let producer: Producer;
 let redis: Redis;
 const policyFile = tempFile('policies.yaml', SCENARIO_POLICY);
+// A killed member holds its partitions until its session times out: keep that short (the
+// broker's minimum is 6 s) so the restarted worker takes over quickly.
+const FAST_CONFIG = tempFile(
+  'fast.yaml',
+  'kafka:\n  brokers: ["overridden:1"]\n  sessionTimeout: 6s\n  heartbeatInterval: 1s\n',
+);
+// ...and small fetches, so the first worker is still mid-stream when it is killed.
+const SLOW_CONFIG = tempFile(
+  'slow.yaml',
+  'kafka:\n  brokers: ["overridden:1"]\n  sessionTimeout: 6s\n  heartbeatInterval: 1s\n  maxBytesPerPartition: 4096\n',
+);
 const workers: WorkerProcess[] = [];
 
 /** Produces the scenario in batches of 500, rotating through every compression codec. */
@@ -233,12 +244,11 @@ describe('worker end to end on real Kafka and Redis', () => {
     await produce(n.topic, buildScenario(baseMs));
     const expected = expectedFireTimes(baseMs);
 
-    // Small fetches so the first worker is still mid-stream when it is killed.
     const config = tempFile(
       'slow.yaml',
       'kafka:\n  brokers: ["placeholder:1"]\n  maxBytesPerPartition: 4096\n',
     );
-    const first = startWorker(n, {}, ['--config', config]);
+    const first = startWorker(n, {}, ['--config', SLOW_CONFIG]);
     await waitFor(
       'a few actions',
       async () => ((await actionsIn(n.prefix)).length >= 3 ? true : undefined),
@@ -280,7 +290,10 @@ describe('worker end to end on real Kafka and Redis', () => {
       'slow.yaml',
       'kafka:\n  brokers: ["placeholder:1"]\n  maxBytesPerPartition: 4096\n',
     );
-    const first = startWorker(n, { HEALCAST_TEST_CRASH_AFTER_ENQUEUES: '2' }, ['--config', config]);
+    const first = startWorker(n, { HEALCAST_TEST_CRASH_AFTER_ENQUEUES: '2' }, [
+      '--config',
+      SLOW_CONFIG,
+    ]);
     expect(await first.exited).toBe('SIGKILL');
     const before = await actionsIn(n.prefix);
     expect(before.length).toBe(2);

@@ -137,6 +137,33 @@ describe('decodeInflux: timestamp precision by digit count', () => {
   });
 });
 
+describe('decodeInflux: precision boundaries', () => {
+  // The largest count of each unit lies far in the future; one more digit switches to the
+  // next finer unit and lands in 1973, before the minimum. Either way the unit is visible.
+  const future = (ms: number) => ({
+    reason: 'timestamp_in_future' as const,
+    detail: `timestamp: ${ms} ms is more than 300000 ms after now`,
+    index: 0,
+  });
+  const early = {
+    reason: 'invalid_timestamp' as const,
+    detail:
+      'timestamp: 100000000000 ms is before the minimum 946684800000 ms (seconds sent as milliseconds?)',
+    index: 0,
+  };
+  const cases: [string, DecodeProblem][] = [
+    ['99999999999', future(99_999_999_999_000)],
+    ['100000000000', early],
+    ['99999999999999', future(99_999_999_999_999)],
+    ['100000000000000', early],
+    ['99999999999999999', future(99_999_999_999_999)],
+    ['100000000000000000', early],
+  ];
+  it.each(cases)('%s', (timestamp, problem) => {
+    expect(decode(`m f=1 ${timestamp}`)).toEqual({ samples: [], problems: [problem] });
+  });
+});
+
 describe('decodeInflux: bad lines', () => {
   const cases: [string, string, DecodeProblem][] = [
     [
