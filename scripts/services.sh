@@ -54,7 +54,8 @@ REDIS_STATE="$STATE_DIR/redis"
 REDIS_PID="$REDIS_STATE/redis.pid"
 REDIS_LOG="$REDIS_STATE/redis.log"
 
-export LC_ALL=C # '.' as the decimal point in $EPOCHREALTIME and printf
+# '.' as the decimal point in $EPOCHREALTIME and awk; UTF-8 for the JVM's file encoding.
+export LC_ALL=C.UTF-8
 
 # --- helpers ---------------------------------------------------------------------------
 
@@ -254,14 +255,9 @@ kafka_tool() {
 KAFKA_LAUNCHED_AT=
 # Start the broker in the background (does not wait; see kafka_wait).
 kafka_launch() {
-  local port
-  for port in "$KAFKA_PORT" "$KAFKA_CONTROLLER_PORT"; do
-    port_open "$port" &&
-      die "kafka: $HOST:$port is in use by another process (set HEALCAST_KAFKA_PORT)"
-  done
   # Keep the previous run's log apart: its "Kafka Server started" must not count.
-  [[ -f "$KAFKA_LOG" ]] && mv -f "$KAFKA_LOG" "$KAFKA_LOG.prev"
-  [[ -f "$KAFKA_OUT" ]] && mv -f "$KAFKA_OUT" "$KAFKA_OUT.prev"
+  if [[ -f "$KAFKA_LOG" ]]; then mv -f "$KAFKA_LOG" "$KAFKA_LOG.prev"; fi
+  if [[ -f "$KAFKA_OUT" ]]; then mv -f "$KAFKA_OUT" "$KAFKA_OUT.prev"; fi
   KAFKA_LAUNCHED_AT="$EPOCHREALTIME"
   # setsid: own session, so the broker outlives the shell (or test runner) that started it
   # and does not get the signals sent to that shell's process group. The GC flags are
@@ -317,7 +313,7 @@ kafka_wait() {
 # as an `if` condition runs with `set -e` switched off.)
 KAFKA_NEEDS_WAIT=
 kafka_up_begin() {
-  local pid
+  local pid port
   if pid="$(live_pid "$KAFKA_PID" "$KAFKA_MAIN")"; then
     if port_open "$KAFKA_PORT"; then
       say "kafka: already running (pid $pid, $HOST:$KAFKA_PORT)"
@@ -328,6 +324,11 @@ kafka_up_begin() {
     return 0
   fi
   rm -f "$KAFKA_PID"
+  for port in "$KAFKA_PORT" "$KAFKA_CONTROLLER_PORT"; do
+    if port_open "$port"; then
+      die "kafka: $HOST:$port is in use by another process (set HEALCAST_KAFKA_PORT)"
+    fi
+  done
   kafka_ensure_tools
   kafka_download
   kafka_write_config
@@ -340,10 +341,12 @@ kafka_down() { stop_pid kafka "$KAFKA_PID" "$KAFKA_MAIN" 30; }
 
 # --- Redis -----------------------------------------------------------------------------
 
+redis_ping() { [[ "$(redis-cli -h "$HOST" -p "$REDIS_PORT" ping 2>/dev/null)" == PONG ]]; }
+
 redis_status() {
   local pid
   if pid="$(live_pid "$REDIS_PID" redis-server)"; then
-    if [[ "$(redis-cli -h "$HOST" -p "$REDIS_PORT" ping 2>/dev/null)" == PONG ]]; then
+    if redis_ping; then
       echo "redis: up (pid $pid, $HOST:$REDIS_PORT)"
       return 0
     fi
@@ -355,8 +358,6 @@ redis_status() {
   fi
   return 1
 }
-
-redis_ping() { [[ "$(redis-cli -h "$HOST" -p "$REDIS_PORT" ping 2>/dev/null)" == PONG ]]; }
 
 redis_up() {
   local pid start i
@@ -372,8 +373,9 @@ redis_up() {
   start="$EPOCHREALTIME"
   if [[ -z "${pid:-}" ]]; then
     rm -f "$REDIS_PID"
-    port_open "$REDIS_PORT" &&
+    if port_open "$REDIS_PORT"; then
       die "redis: $HOST:$REDIS_PORT is in use by another process (set HEALCAST_REDIS_PORT)"
+    fi
     mkdir -p "$REDIS_STATE"
     # A throwaway server: no RDB snapshots, no AOF; it daemonizes itself (own session).
     redis-server --port "$REDIS_PORT" --bind "$HOST" --save '' --appendonly no \

@@ -34,8 +34,9 @@ describe('integration services', () => {
       await consumer.subscribe({ topics: [topic], fromBeginning: true });
       const received = new Promise<string>((resolve) => {
         void consumer.run({
-          eachMessage: async ({ message }) => {
+          eachMessage: ({ message }) => {
             resolve(message.value?.toString() ?? '');
+            return Promise.resolve();
           },
         });
       });

@@ -104,7 +104,7 @@ function startWorker(
       '--from-beginning',
       '--port',
       '0',
-      ...extraArgs,
+      ...(extraArgs.length > 0 ? extraArgs : ['--config', FAST_CONFIG]),
     ],
     { HEALCAST_REDIS_PREFIX: n.prefix, HEALCAST_LOG_LEVEL: 'info', ...extraEnv },
   );
@@ -244,10 +244,6 @@ describe('worker end to end on real Kafka and Redis', () => {
     await produce(n.topic, buildScenario(baseMs));
     const expected = expectedFireTimes(baseMs);
 
-    const config = tempFile(
-      'slow.yaml',
-      'kafka:\n  brokers: ["placeholder:1"]\n  maxBytesPerPartition: 4096\n',
-    );
     const first = startWorker(n, {}, ['--config', SLOW_CONFIG]);
     await waitFor(
       'a few actions',
@@ -286,10 +282,6 @@ describe('worker end to end on real Kafka and Redis', () => {
 
     // Fault injection: the process kills itself (SIGKILL) right after the 2nd successful
     // enqueue, before committing: the worst moment for duplicates.
-    const config = tempFile(
-      'slow.yaml',
-      'kafka:\n  brokers: ["placeholder:1"]\n  maxBytesPerPartition: 4096\n',
-    );
     const first = startWorker(n, { HEALCAST_TEST_CRASH_AFTER_ENQUEUES: '2' }, [
       '--config',
       SLOW_CONFIG,
