@@ -10,9 +10,13 @@ export class MemoryActionSink implements ActionSink {
   private readonly seenFires = new Set<string>();
   private readonly lastFiredAtMs = new Map<string, number>();
   private readonly queue: ActionEnvelope[] = [];
+  /** Everything ever enqueued (newest `historyLimit`), whether taken or not. */
+  private readonly history: ActionEnvelope[] = [];
   private readonly waiters: (() => void)[] = [];
   private closed = false;
   private sequence = 0;
+
+  constructor(private readonly historyLimit = 10_000) {}
 
   enqueue(fires: readonly Fire[]): Promise<EnqueueResult[]> {
     const results = fires.map((fire): EnqueueResult => {
@@ -26,6 +30,10 @@ export class MemoryActionSink implements ActionSink {
         this.lastFiredAtMs.set(fire.cooldownKey, fire.observedAtMs);
       }
       this.queue.push(...fire.actions);
+      this.history.push(...fire.actions);
+      if (this.history.length > this.historyLimit) {
+        this.history.splice(0, this.history.length - this.historyLimit);
+      }
       const entryIds = fire.actions.map(() => `mem-${++this.sequence}`);
       return { fireId: fire.fireId, status: 'enqueued', entryIds };
     });
@@ -33,9 +41,9 @@ export class MemoryActionSink implements ActionSink {
     return Promise.resolve(results);
   }
 
-  /** Everything enqueued so far, oldest first (not drained). */
+  /** Everything enqueued so far, oldest first, including actions already taken. */
   get entries(): readonly ActionEnvelope[] {
-    return this.queue;
+    return this.history;
   }
 
   /** Removes and returns queued actions, waiting for one when the queue is empty. */

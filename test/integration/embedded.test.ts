@@ -1,0 +1,33 @@
+import { describe, expect, it } from 'vitest';
+import { MemoryActionSink } from '../../src/adapters/memory/memoryActionSink.js';
+import { buildWorkerConfig } from '../../src/config/assemble.js';
+import { startWorker } from '../../src/main.js';
+import { silentLogger } from '../helpers/fakes.js';
+import { scrape } from '../helpers/integration.js';
+
+describe('embedded demo (what `npm start` runs)', () => {
+  it('replays the shipped NASA trace through the whole pipeline and serves metrics', async () => {
+    const config = buildWorkerConfig({
+      http: { host: '127.0.0.1', port: 0 },
+      replay: { speed: 1_000_000 },
+      logLevel: 'silent',
+    });
+    const running = await startWorker(config, silentLogger());
+    try {
+      await running.finished;
+      const messages = await scrape(running.httpPort, 'healcast_messages_total');
+      expect(messages.get('{outcome="ok"}')).toBe(4320);
+      const actions = await scrape(running.httpPort, 'healcast_actions_total');
+      // The flash crowd of 13 July 1995 drives the scale-out policy.
+      expect(actions.get('{policy="web-scale-out",type="scale"}')).toBeGreaterThanOrEqual(3);
+      expect(running.actionSink).toBeInstanceOf(MemoryActionSink);
+      const firstScale = (running.actionSink as MemoryActionSink).entries.find(
+        (a) => a.type === 'scale',
+      );
+      expect(firstScale?.evidence.value).toBeGreaterThan(200);
+      expect((await fetch(`http://127.0.0.1:${running.httpPort}/readyz`)).status).toBe(200);
+    } finally {
+      await running.stop();
+    }
+  });
+});
