@@ -33,6 +33,7 @@ export type BreachDecision =
   | { readonly kind: 'fire'; readonly startMs: number };
 
 const OK: BreachDecision = { kind: 'ok' };
+const MAX_COOLDOWNS_BEFORE_PRUNE = 10_000;
 
 /** True when `value` is on the wrong side of the rule's threshold. */
 export function isBreaching(rule: BreachRule, value: number): boolean {
@@ -81,6 +82,11 @@ export class BreachTracker {
 
   /** Starts (or extends) the cooldown of `targetKey` from event time `fromMs`. */
   startCooldown(targetKey: string, fromMs: number): void {
+    // Templated targets ({{label}}) can name many targets over time: forget expired ones.
+    if (this.cooldownUntilMs.size >= MAX_COOLDOWNS_BEFORE_PRUNE) {
+      for (const [key, until] of this.cooldownUntilMs)
+        if (until <= fromMs) this.cooldownUntilMs.delete(key);
+    }
     const untilMs = fromMs + this.rule.cooldownMs;
     const current = this.cooldownUntilMs.get(targetKey);
     if (current === undefined || untilMs > current) this.cooldownUntilMs.set(targetKey, untilMs);
@@ -89,6 +95,11 @@ export class BreachTracker {
   /** Ends any breach of `slot` (staleness marker, or the slot was evicted). */
   forget(slot: number): void {
     this.breaches.delete(slot);
+  }
+
+  /** Number of targets with a cooldown on record (expired ones are pruned lazily). */
+  get cooldownTargets(): number {
+    return this.cooldownUntilMs.size;
   }
 
   /** Number of series currently breaching this policy. */

@@ -93,4 +93,12 @@ describe('BreachTracker', () => {
     const tracker = new BreachTracker({ ...rule, durationMs: 0 });
     expect(tracker.observe(0, 81, 0, 't').kind).toBe('fire');
   });
+
+  it('forgets expired cooldowns once many targets have cooled down', () => {
+    const tracker = new BreachTracker(rule);
+    for (let t = 0; t < 10_000; t++) tracker.startCooldown(`target-${t}`, 0);
+    expect(tracker.cooldownTargets).toBe(10_000);
+    tracker.startCooldown('late', rule.cooldownMs + 1);
+    expect(tracker.cooldownTargets).toBe(1);
+  });
 });
