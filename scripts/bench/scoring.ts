@@ -8,7 +8,7 @@
  * with a later timestamp and a new value, outside the timed region. `Processor` takes raw
  * records only, so the decoded path calls its private `processSample` — the exact code
  * `processBatch` runs per sample — and a loop that mirrors it from the public pieces
- * (seriesKey → SeriesTable.touch → observe → BreachTracker.observe) cross-checks it and
+ * (SeriesTable.touchSeries → observe → BreachTracker.observe) cross-checks it and
  * breaks the cost down.
  */
 import { BaselineArrays, BaselineConfigSchema, observe } from '../../src/baseline/ewma.js';
@@ -204,7 +204,7 @@ class MirrorCore {
   }
 
   process(sample: MetricSample): void {
-    const { slot, isNew } = this.table.touch(seriesKey(sample.name, sample.labels));
+    const { slot, isNew } = this.table.touchSeries(sample.name, sample.labels);
     if (isNew) {
       this.baselines.reset(slot);
       const candidates = this.policiesByMetric.get(sample.name) ?? [];
@@ -268,7 +268,7 @@ function main(): void {
   variants.push(
     measure(
       'mirror',
-      'seriesKey + SeriesTable.touch + observe + BreachTracker (no envelopes)',
+      'SeriesTable.touchSeries + observe + BreachTracker (no envelopes)',
       job,
       job.points,
       restamp(samples, noiseSource(1)),
@@ -298,15 +298,15 @@ function main(): void {
   const table = new SeriesTable(job.maxSeries);
   variants.push(
     measure(
-      'seriesKey+touch',
-      'seriesKey + SeriesTable.touch (Map lookup, LRU move)',
+      'touchSeries',
+      'SeriesTable.touchSeries (hash name+labels, chain lookup, in-place compare, LRU move)',
       job,
       breakdownPoints,
       () => undefined,
       () => {
         for (let i = 0; i < samples.length; i++) {
           const sample = samples[i] as MetricSample;
-          sink += table.touch(seriesKey(sample.name, sample.labels)).slot;
+          sink += table.touchSeries(sample.name, sample.labels).slot;
         }
       },
     ),

@@ -1,5 +1,5 @@
 import { BaselineArrays, observe, type BaselineConfig } from '../baseline/ewma.js';
-import { SeriesTable, seriesKey } from '../baseline/seriesTable.js';
+import { SeriesTable } from '../baseline/seriesTable.js';
 import {
   ACTION_SCHEMA_VERSION,
   fireIdOf,
@@ -148,8 +148,7 @@ export class Processor {
     stats: BatchStats,
     fires: Fire[],
   ): void {
-    const key = seriesKey(sample.name, sample.labels);
-    const { slot, isNew, evictedKey } = this.table.touch(key);
+    const { slot, isNew, evictedKey } = this.table.touchSeries(sample.name, sample.labels);
     if (isNew) {
       if (evictedKey !== undefined) {
         stats.evictions++;
@@ -200,6 +199,7 @@ export class Processor {
       const decision = tracker.observe(slot, sample.value, sample.timestampMs, cooldownKey);
       if (decision.kind !== 'fire') continue;
       tracker.startCooldown(cooldownKey, sample.timestampMs);
+      const key = this.table.keyOf(slot) as string;
       const fireId = fireIdOf({
         policy: policy.name,
         cooldownKey,
