@@ -3,6 +3,7 @@
  * Everything else receives its collaborators as arguments.
  */
 import { existsSync } from 'node:fs';
+import { availableParallelism } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Registry, collectDefaultMetrics } from 'prom-client';
@@ -27,7 +28,9 @@ import type { Logger } from './observability/logger.js';
 import { WorkerMetrics } from './observability/metrics.js';
 import type { Clock } from './pipeline/clock.js';
 import { toPipelinePolicy } from './pipeline/pipelinePolicy.js';
-import { Processor } from './pipeline/processor.js';
+import { Processor, type ProcessorSettings } from './pipeline/processor.js';
+import { InlineBatchProcessor, type BatchProcessor } from './pipeline/batchProcessor.js';
+import { ThreadBatchProcessor } from './adapters/thread/threadBatchProcessor.js';
 import { Worker } from './pipeline/worker.js';
 
 /** healcast's version, from package.json at build time of the composition root. */
@@ -100,13 +103,24 @@ export async function startWorker(
     `loaded ${policies.length} healing policies from ${policyFile}`,
   );
 
-  const processor = new Processor({
-    policies: enabled.map(toPipelinePolicy),
+  const settings: ProcessorSettings = {
     baseline: config.baseline,
     maxSeries: config.maxSeries,
     format: config.kafka?.format ?? 'auto',
     limits: config.limits,
-  });
+  };
+  const onThread =
+    config.processing === 'thread' ||
+    (config.processing === 'auto' && config.mode === 'kafka' && availableParallelism() >= 2);
+  const processor: BatchProcessor = onThread
+    ? await ThreadBatchProcessor.start({ policies: enabled, settings })
+    : new InlineBatchProcessor(
+        new Processor({ ...settings, policies: enabled.map(toPipelinePolicy) }),
+      );
+  log.info(
+    { event: 'processing_configured', processing: onThread ? 'thread' : 'inline' },
+    `decoding and scoring run ${onThread ? 'on a worker thread' : 'on the main thread'}`,
+  );
 
   let source: MetricSource;
   let actionSink: ActionSink;
@@ -177,12 +191,14 @@ export async function startWorker(
     log,
     clock,
     retry: { initialMs: config.retry.initial, maxMs: config.retry.max },
+    maxInFlightBatches: config.maxInFlightBatches,
+    shutdownGraceMs: 5_000,
   });
 
   const http = new HttpEndpoint(
     registry,
     {
-      isAlive: () => true,
+      isAlive: () => worker.isAlive(),
       readiness: () => ({
         ready: worker.isReady(),
         components: {

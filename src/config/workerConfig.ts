@@ -78,6 +78,14 @@ export const WorkerConfigSchema = z
     baseline: BaselineConfigSchema.default(BaselineConfigSchema.parse({})),
     /** Most series kept in memory; beyond it the least recently seen is evicted. */
     maxSeries: z.number().int().positive().default(1_000_000),
+    /**
+     * Where decoding and scoring run: `thread` (a worker thread, overlapping with fetching on
+     * another core), `inline` (the main thread), or `auto` (a thread in Kafka mode on machines
+     * with at least two cores).
+     */
+    processing: z.enum(['auto', 'thread', 'inline']).default('auto'),
+    /** Batches decoded but not yet durable before fetching waits (memory bound, backpressure). */
+    maxInFlightBatches: z.number().int().min(1).max(64).default(4),
     limits: DecodeLimitsSchema.default(DecodeLimitsSchema.parse({})),
     retry: z
       .strictObject({ initial: DurationMs.default(100), max: DurationMs.default(5_000) })

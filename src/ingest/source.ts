@@ -35,18 +35,31 @@ export interface SourceBatch {
 export type BatchVerdict = 'commit' | 'abandon';
 
 /**
+ * The handler's answer to a batch: `accepted` resolves when the handler has room for the
+ * batch (the source may fetch the next one — this is where backpressure comes from); `done`
+ * resolves with the verdict once the batch's effects are durable (or it was abandoned).
+ * Verdicts arrive in submission order.
+ */
+export interface Submission {
+  readonly accepted: Promise<void>;
+  readonly done: Promise<BatchVerdict>;
+}
+
+/**
  * MetricSource — the stream of metric messages (a Kafka consumer group in production, a
  * replay of a shipped trace in the embedded demo).
  *
  * Contract:
- * - Batches are delivered one at a time per partition, in offset order.
- * - A batch's position is committed only after its handler resolved with `commit`; a crash
- *   before that re-delivers the batch (at-least-once), so handlers must be idempotent.
- * - `stop` stops fetching, lets the in-flight batch finish, commits it, and disconnects.
+ * - Batches are delivered in offset order per partition; the next batch is fetched once the
+ *   previous one is `accepted`, so fetching overlaps with processing.
+ * - A batch's position is committed only after its `done` resolved with `commit`, and never
+ *   past a batch that was abandoned; a crash re-delivers uncommitted batches (at-least-once),
+ *   so handlers must be idempotent.
+ * - `stop` stops fetching, waits for the submitted batches to be done, commits, disconnects.
  * - Library errors are translated into `HealcastError`s; library types never leak.
  */
 export interface MetricSource {
-  start(handler: (batch: SourceBatch) => Promise<BatchVerdict>): Promise<void>;
+  start(handler: (batch: SourceBatch) => Submission): Promise<void>;
   stop(): Promise<void>;
   /** True while connected and consuming. */
   isReady(): boolean;

@@ -10,18 +10,22 @@ import {
 import { decodeMessage } from '../ingest/decode.js';
 import type { DecodeLimits } from '../ingest/limits.js';
 import type { MetricSample } from '../ingest/sample.js';
-import type { DeadLetter, SourceRecord } from '../ingest/source.js';
+import type { SourceRecord } from '../ingest/source.js';
 import { BreachTracker, isBreaching } from '../policy/breach.js';
 import type { PipelinePolicy } from './pipelinePolicy.js';
 
 /** Settings of the pure processing core. */
-export interface ProcessorOptions {
-  readonly policies: readonly PipelinePolicy[];
+export interface ProcessorSettings {
   readonly baseline: BaselineConfig;
   /** Upper bound of series kept in memory; the least recently seen is evicted beyond it. */
   readonly maxSeries: number;
   readonly format: 'auto' | 'json' | 'influx';
   readonly limits: DecodeLimits;
+}
+
+/** Settings plus the policies to run. */
+export interface ProcessorOptions extends ProcessorSettings {
+  readonly policies: readonly PipelinePolicy[];
 }
 
 /** Counts of what happened in one batch, turned into metrics and logs at the edge. */
@@ -43,10 +47,17 @@ export interface BatchStats {
   maxEventTimeMs: number;
 }
 
+/** A record that must go to the dead-letter place: its index in the batch and why. */
+export interface DeadLetterDraft {
+  readonly index: number;
+  readonly reason: string;
+  readonly detail: string;
+}
+
 /** Everything one batch produced. Nothing is written anywhere yet: the caller does that. */
 export interface BatchResult {
   readonly fires: Fire[];
-  readonly deadLetters: DeadLetter[];
+  readonly deadLetters: DeadLetterDraft[];
   readonly stats: BatchStats;
 }
 
@@ -117,9 +128,10 @@ export class Processor {
       maxEventTimeMs: NaN,
     };
     const fires: Fire[] = [];
-    const deadLetters: DeadLetter[] = [];
+    const deadLetters: DeadLetterDraft[] = [];
     const decodeOptions = { format: this.options.format, nowMs, limits: this.options.limits };
-    for (const record of records) {
+    for (let index = 0; index < records.length; index++) {
+      const record = records[index] as SourceRecord;
       const { samples, problems } = decodeMessage(record.value, decodeOptions);
       if (record.replayed === true) {
         stats.messagesReplayed++;
@@ -130,7 +142,7 @@ export class Processor {
           .slice(0, 20)
           .map((p) => (p.index === undefined ? '' : `[${p.index}] `) + `${p.reason}: ${p.detail}`)
           .join('; ');
-        deadLetters.push({ record, reason, detail });
+        deadLetters.push({ index, reason, detail });
         stats.deadLetterReasons.set(reason, (stats.deadLetterReasons.get(reason) ?? 0) + 1);
         if (whole) stats.messagesDeadLettered++;
         else stats.messagesPartial++;

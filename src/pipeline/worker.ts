@@ -1,10 +1,18 @@
 import { isRetriable } from '../errors.js';
 import type { ActionSink, EnqueueResult } from '../dispatch/actionSink.js';
-import type { BatchVerdict, DeadLetterSink, MetricSource, SourceBatch } from '../ingest/source.js';
+import type {
+  BatchVerdict,
+  DeadLetter,
+  DeadLetterSink,
+  MetricSource,
+  SourceBatch,
+  SourceRecord,
+  Submission,
+} from '../ingest/source.js';
 import type { Logger } from '../observability/logger.js';
 import type { WorkerMetrics } from '../observability/metrics.js';
 import type { Clock } from './clock.js';
-import type { BatchResult, Processor } from './processor.js';
+import type { BatchProcessor, ProcessedBatch } from './batchProcessor.js';
 
 /** Backoff of writes to an unavailable sink: exponential from `initialMs`, capped. */
 export interface RetryPolicy {
@@ -15,49 +23,72 @@ export interface RetryPolicy {
 /** Ports and settings the worker loop needs. */
 export interface WorkerDeps {
   readonly source: MetricSource;
-  readonly processor: Processor;
+  readonly processor: BatchProcessor;
   readonly actionSink: ActionSink;
   readonly deadLetterSink: DeadLetterSink;
   readonly metrics: WorkerMetrics;
   readonly log: Logger;
   readonly clock: Clock;
   readonly retry: RetryPolicy;
+  /** Batches submitted but not yet durable before the source must wait (backpressure). */
+  readonly maxInFlightBatches: number;
+  /** On stop, how long batches waiting on an unavailable sink get before being abandoned. */
+  readonly shutdownGraceMs: number;
 }
 
 /**
- * The worker loop: for each batch from the source, run the pure core, make its effects
- * durable (dead letters first, then actions), and only then let the source commit.
+ * The worker loop, a two-stage pipeline: for each batch from the source, (1) the core decodes
+ * and scores it (on a worker thread in production, so this overlaps with fetching the next
+ * batch), then (2) its effects are made durable — dead letters first, then actions — and only
+ * then may the source commit it. Both stages keep submission order.
  *
- * When a sink is down the loop retries with backoff inside the batch, heart-beating so the
- * consumer keeps its partitions: consumption pauses, nothing is committed, nothing is lost.
- * On stop it abandons a batch it could not complete; the batch comes again after restart and
- * the sinks' idempotency drops what was already written.
+ * When a sink is down stage 2 retries with backoff, heart-beating so the consumer keeps its
+ * partitions; the in-flight limit then stops the source: consumption pauses, nothing is
+ * committed, nothing is lost. On stop, a batch that cannot be completed is abandoned, and so
+ * is every batch after it (committing a later offset would skip it); they come again after
+ * restart and the sinks' idempotency drops what was already written.
  */
 export class Worker {
   private readonly abort = new AbortController();
   private stopping = false;
+  /** Stage 2 of the last submitted batch (stage 2 runs one batch at a time, in order). */
+  private tail: Promise<unknown> = Promise.resolve();
+  private inFlight = 0;
+  private readonly roomWaiters: (() => void)[] = [];
+  private abandoned = false;
+  private healthy = true;
 
   constructor(private readonly deps: WorkerDeps) {}
 
   /** Starts consuming; resolves once the source is running. */
   async start(): Promise<void> {
-    await this.deps.source.start((batch) => this.handle(batch));
+    await this.deps.source.start((batch) => this.submit(batch));
   }
 
-  /** Stops fetching, finishes or abandons the in-flight batch, commits, closes the sinks. */
+  /** Stops fetching, finishes or abandons the batches in flight, commits, closes the sinks. */
   async stop(): Promise<void> {
     if (this.stopping) return;
     this.stopping = true;
     const stopSource = this.deps.source.stop();
-    // Give an in-flight batch that is waiting on a dead sink a moment, then abandon it.
-    const timer = setTimeout(() => this.abort.abort(), 5_000);
+    // Give batches waiting on a dead sink a moment, then abandon them.
+    const timer = setTimeout(() => this.abort.abort(), this.deps.shutdownGraceMs);
     try {
       await stopSource;
+      await this.tail;
     } finally {
       clearTimeout(timer);
       this.abort.abort();
     }
-    await Promise.allSettled([this.deps.actionSink.close(), this.deps.deadLetterSink.close()]);
+    await Promise.allSettled([
+      this.deps.processor.close(),
+      this.deps.actionSink.close(),
+      this.deps.deadLetterSink.close(),
+    ]);
+  }
+
+  /** Liveness: false after an unexpected failure (the process should be restarted). */
+  isAlive(): boolean {
+    return this.healthy;
   }
 
   /** True when the source and both sinks are connected. */
@@ -73,29 +104,77 @@ export class Worker {
     return parts.source && parts.action_sink && parts.dead_letter;
   }
 
-  /** Processes one batch; exposed for tests and the replay source. */
+  /** Processes one batch to the end; for tests and sequential callers. */
   async handle(batch: SourceBatch): Promise<BatchVerdict> {
-    const { processor, clock, metrics } = this.deps;
-    const startedMs = clock.monotonicMs();
-    const result = processor.processBatch(batch.records, clock.nowMs());
+    return this.submit(batch).done;
+  }
 
+  /** Submits a batch to the pipeline (see `Submission`). */
+  submit(batch: SourceBatch): Submission {
+    const { processor, clock } = this.deps;
+    const startedMs = clock.monotonicMs();
+    this.inFlight++;
+    const processed = processor.process(batch.records, clock.nowMs());
+    // Keep the rejection observed until stage 2 gets to it.
+    processed.catch(() => undefined);
+    const done = this.tail.then(() => this.finish(batch, processed, startedMs));
+    this.tail = done.catch(() => undefined);
+    void done.finally(() => {
+      this.inFlight--;
+      this.roomWaiters.shift()?.();
+    });
+    const accepted =
+      this.inFlight <= this.deps.maxInFlightBatches
+        ? Promise.resolve()
+        : new Promise<void>((resolve) => this.roomWaiters.push(resolve));
+    return { accepted, done };
+  }
+
+  private async finish(
+    batch: SourceBatch,
+    processed: Promise<ProcessedBatch>,
+    startedMs: number,
+  ): Promise<BatchVerdict> {
+    if (this.abandoned) return 'abandon';
+    const { clock, metrics, log } = this.deps;
+    let result: ProcessedBatch;
+    try {
+      result = await processed;
+    } catch (error) {
+      this.healthy = false;
+      this.abandoned = true;
+      log.fatal(
+        { event: 'processing_failed', error: String(error) },
+        'the core failed on a batch; stopping commits',
+      );
+      return 'abandon';
+    }
+    const letters: DeadLetter[] = result.deadLetters.map((draft) => ({
+      record: batch.records[draft.index] as SourceRecord,
+      reason: draft.reason,
+      detail: draft.detail,
+    }));
     const dlqDone = await this.untilDone('dead_letter', batch, () =>
-      this.deps.deadLetterSink.send(result.deadLetters),
+      this.deps.deadLetterSink.send(letters),
     );
-    if (!dlqDone.ok) return 'abandon';
+    if (!dlqDone.ok) return this.abandon();
     const enqueued = await this.untilDone('action_sink', batch, () =>
       this.deps.actionSink.enqueue(result.fires),
     );
-    if (!enqueued.ok) return 'abandon';
+    if (!enqueued.ok) return this.abandon();
 
-    this.record(result, enqueued.value, batch);
-    const seconds = (clock.monotonicMs() - startedMs) / 1000;
-    metrics.batchSeconds.observe(seconds);
+    this.record(result, letters, enqueued.value, batch);
+    metrics.batchSeconds.observe((clock.monotonicMs() - startedMs) / 1000);
     const newest = batch.records[batch.records.length - 1];
     if (newest !== undefined && newest.replayed !== true && newest.timestampMs > 0) {
       metrics.ingestDelaySeconds.observe(Math.max(0, clock.nowMs() - newest.timestampMs) / 1000);
     }
     return 'commit';
+  }
+
+  private abandon(): BatchVerdict {
+    this.abandoned = true;
+    return 'abandon';
   }
 
   private async untilDone<T>(
@@ -152,7 +231,12 @@ export class Worker {
     }
   }
 
-  private record(result: BatchResult, enqueued: EnqueueResult[], batch: SourceBatch): void {
+  private record(
+    result: ProcessedBatch,
+    letters: readonly DeadLetter[],
+    enqueued: EnqueueResult[],
+    batch: SourceBatch,
+  ): void {
     const { metrics, log, processor } = this.deps;
     const { stats } = result;
     metrics.messages.inc({ outcome: 'ok' }, stats.messagesOk);
@@ -166,10 +250,8 @@ export class Worker {
     for (const [reason, count] of stats.deadLetterReasons)
       metrics.deadLetters.inc({ reason }, count);
     if (stats.evictions > 0) metrics.evictions.inc(stats.evictions);
-    metrics.liveSeries.set(processor.liveSeries);
-    for (const [policy, count] of processor.breachingSeries()) {
-      metrics.breachingSeries.set({ policy }, count);
-    }
+    metrics.liveSeries.set(result.liveSeries);
+    for (const [policy, count] of result.breaching) metrics.breachingSeries.set({ policy }, count);
     if (!Number.isNaN(stats.maxEventTimeMs))
       metrics.lastEventTimestamp.set(stats.maxEventTimeMs / 1000);
     if (batch.lagAfter !== undefined) {
@@ -178,7 +260,7 @@ export class Worker {
         batch.lagAfter,
       );
     }
-    for (const letter of result.deadLetters) {
+    for (const letter of letters) {
       log.warn(
         {
           event: 'message_dead_lettered',

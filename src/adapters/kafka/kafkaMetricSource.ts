@@ -1,10 +1,14 @@
 import kafkajs from 'kafkajs';
 import type { Admin, Consumer, EachBatchPayload, Kafka } from 'kafkajs';
 import { HealcastError } from '../../errors.js';
-import type { BatchVerdict, MetricSource, SourceBatch, SourceRecord } from '../../ingest/source.js';
+import type { MetricSource, SourceBatch, SourceRecord, Submission } from '../../ingest/source.js';
 import type { Logger } from '../../observability/logger.js';
 
 const { logLevel } = kafkajs;
+
+function delay(ms: number): Promise<void> {
+  return new Promise((resolve) => setTimeout(resolve, ms));
+}
 
 /** Settings of the Kafka consumer. */
 export interface KafkaSourceOptions {
@@ -36,6 +40,12 @@ export class KafkaMetricSource implements MetricSource {
   private readonly replayUntil = new Map<string, Promise<bigint | undefined>>();
   private connected = false;
   private running = false;
+  /** Commits, chained so they reach the broker in submission order. */
+  private commits: Promise<void> = Promise.resolve();
+  /** Once a batch is abandoned, no later offset may be committed (it would skip it). */
+  private abandoned = false;
+  /** The eachBatch call in progress, if any (stop waits for it). */
+  private inBatch: Promise<void> = Promise.resolve();
   readonly finished: Promise<void> = new Promise<void>(() => undefined);
 
   constructor(
@@ -75,7 +85,7 @@ export class KafkaMetricSource implements MetricSource {
     return this.connected && this.running;
   }
 
-  async start(handler: (batch: SourceBatch) => Promise<BatchVerdict>): Promise<void> {
+  async start(handler: (batch: SourceBatch) => Submission): Promise<void> {
     try {
       await this.admin.connect();
       await this.consumer.connect();
@@ -87,7 +97,7 @@ export class KafkaMetricSource implements MetricSource {
         autoCommit: false,
         eachBatchAutoResolve: false,
         partitionsConsumedConcurrently: 1,
-        eachBatch: (payload) => this.onBatch(payload, handler),
+        eachBatch: (payload) => (this.inBatch = this.onBatch(payload, handler)),
       });
       this.running = true;
     } catch (error) {
@@ -104,10 +114,10 @@ export class KafkaMetricSource implements MetricSource {
 
   private async onBatch(
     payload: EachBatchPayload,
-    handler: (batch: SourceBatch) => Promise<BatchVerdict>,
+    handler: (batch: SourceBatch) => Submission,
   ): Promise<void> {
     const { batch } = payload;
-    if (batch.messages.length === 0 || !payload.isRunning()) return;
+    if (batch.messages.length === 0 || !payload.isRunning() || this.abandoned) return;
     // Wait for the recovery plan of this partition: it may seek back, which makes this
     // batch (fetched from the committed offset) stale.
     const replayUntil = await this.replayUntil.get(`${batch.topic}:${batch.partition}`);
@@ -122,24 +132,61 @@ export class KafkaMetricSource implements MetricSource {
       replayed: replayUntil !== undefined && BigInt(m.offset) < replayUntil,
     }));
     const lagText = batch.offsetLag();
-    const verdict = await handler({
+    const submission = handler({
       topic: batch.topic,
       partition: batch.partition,
       records,
       lagAfter: lagText === undefined ? undefined : Number(lagText),
       heartbeat: () => payload.heartbeat(),
     });
-    if (verdict !== 'commit') return;
     const last = batch.lastOffset();
+    const next = (BigInt(last) + 1n).toString();
+    this.commits = this.commits.then(async () => {
+      const verdict = await submission.done.catch(() => 'abandon' as const);
+      if (verdict !== 'commit' || this.abandoned) {
+        this.abandoned = true;
+        return;
+      }
+      try {
+        await this.consumer.commitOffsets([
+          { topic: batch.topic, partition: batch.partition, offset: next },
+        ]);
+      } catch (error) {
+        // A rebalance took the partition away: its new owner re-reads from the last commit,
+        // and the sinks' idempotency drops what this worker already wrote.
+        this.log.warn(
+          {
+            event: 'commit_failed',
+            topic: batch.topic,
+            partition: batch.partition,
+            offset: next,
+            error: String(error),
+          },
+          'offset commit failed; the batch will be re-processed by the partition owner',
+        );
+      }
+    });
+    // Backpressure: hold this eachBatch (and so the next fetch) until the worker has room,
+    // heart-beating meanwhile so a long wait (a sink down) does not cost the partitions.
+    let accepted = false;
+    void submission.accepted.then(() => {
+      accepted = true;
+    });
+    await Promise.race([submission.accepted, delay(0)]);
+    while (!accepted && payload.isRunning()) {
+      await Promise.race([submission.accepted, delay(1_000)]);
+      if (!accepted) await payload.heartbeat().catch(() => undefined);
+    }
+    // Move the fetch position past the batch; the commit follows when it is done.
     payload.resolveOffset(last);
-    await this.consumer.commitOffsets([
-      { topic: batch.topic, partition: batch.partition, offset: (BigInt(last) + 1n).toString() },
-    ]);
   }
 
   async stop(): Promise<void> {
     this.running = false;
-    // disconnect() stops fetching and waits for the in-flight eachBatch (which commits).
+    // Stop fetching but stay in the group, so the batches still in the pipeline can commit.
+    this.consumer.pause(this.options.topics.map((topic) => ({ topic })));
+    await this.inBatch;
+    await this.commits;
     await this.consumer.disconnect();
     await this.admin.disconnect();
   }

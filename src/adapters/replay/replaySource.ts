@@ -1,6 +1,6 @@
 import { readFile } from 'node:fs/promises';
 import { HealcastError } from '../../errors.js';
-import type { BatchVerdict, MetricSource, SourceBatch, SourceRecord } from '../../ingest/source.js';
+import type { MetricSource, SourceBatch, SourceRecord, Submission } from '../../ingest/source.js';
 import type { Clock } from '../../pipeline/clock.js';
 
 /** Settings of a trace replay. */
@@ -45,7 +45,7 @@ export class ReplaySource implements MetricSource {
     return !this.stopping;
   }
 
-  async start(handler: (batch: SourceBatch) => Promise<BatchVerdict>): Promise<void> {
+  async start(handler: (batch: SourceBatch) => Submission): Promise<void> {
     const points = await loadTrace(this.options.path);
     this.loopDone = this.run(points, handler).finally(() => this.resolveFinished());
   }
@@ -55,10 +55,7 @@ export class ReplaySource implements MetricSource {
     await this.loopDone;
   }
 
-  private async run(
-    points: Point[],
-    handler: (batch: SourceBatch) => Promise<BatchVerdict>,
-  ): Promise<void> {
+  private async run(points: Point[], handler: (batch: SourceBatch) => Submission): Promise<void> {
     const first = points[0] as Point;
     const last = points[points.length - 1] as Point;
     const stepMs = points.length > 1 ? (last.tsMs - first.tsMs) / (points.length - 1) : 60_000;
@@ -95,7 +92,7 @@ export class ReplaySource implements MetricSource {
           records,
           lagAfter: points.length - i,
           heartbeat: () => Promise.resolve(),
-        });
+        }).done;
         this.delivered += records.length;
         if (verdict === 'abandon') return;
         await this.clock.sleep(this.options.batchSpanMs / this.options.speed);

@@ -7,6 +7,7 @@ import { HealcastError } from '../../../src/errors.js';
 import { DEFAULT_DECODE_LIMITS } from '../../../src/ingest/limits.js';
 import type { MetricSource } from '../../../src/ingest/source.js';
 import type { PipelinePolicy } from '../../../src/pipeline/pipelinePolicy.js';
+import { InlineBatchProcessor } from '../../../src/pipeline/batchProcessor.js';
 import { Processor } from '../../../src/pipeline/processor.js';
 import { Worker } from '../../../src/pipeline/worker.js';
 import {
@@ -67,13 +68,15 @@ const idleSource: MetricSource = {
 function makeWorker(sink: ActionSink, dlq = new RecordingDeadLetterSink()) {
   const metrics = freshMetrics();
   const clock = new ManualClock(T0 + 3_600_000);
-  const processor = new Processor({
-    policies: [cpuPolicy],
-    baseline: BaselineConfigSchema.parse({}),
-    maxSeries: 100,
-    format: 'auto',
-    limits: DEFAULT_DECODE_LIMITS,
-  });
+  const processor = new InlineBatchProcessor(
+    new Processor({
+      policies: [cpuPolicy],
+      baseline: BaselineConfigSchema.parse({}),
+      maxSeries: 100,
+      format: 'auto',
+      limits: DEFAULT_DECODE_LIMITS,
+    }),
+  );
   const worker = new Worker({
     source: idleSource,
     processor,
@@ -83,6 +86,8 @@ function makeWorker(sink: ActionSink, dlq = new RecordingDeadLetterSink()) {
     log: silentLogger(),
     clock,
     retry: { initialMs: 100, maxMs: 1_000 },
+    maxInFlightBatches: 2,
+    shutdownGraceMs: 50,
   });
   return { worker, metrics, dlq };
 }
@@ -134,5 +139,40 @@ describe('Worker', () => {
     await worker.handle(batch);
     await worker.handle(batch);
     expect(sink.entries).toHaveLength(1);
+  });
+
+  it('applies backpressure: a batch is accepted only while fewer than the limit are in flight', async () => {
+    const sink = new FlakySink(3); // the first batch needs retries, so it stays in flight a while
+    const { worker } = makeWorker(sink); // maxInFlightBatches: 2
+    const a = worker.submit(batchOf([jsonMessage('cpu', { host: 'a' }, T0, 95)]));
+    const b = worker.submit(batchOf([jsonMessage('cpu', { host: 'b' }, T0, 95)]));
+    const c = worker.submit(batchOf([jsonMessage('cpu', { host: 'c' }, T0, 95)]));
+    let cAccepted = false;
+    void c.accepted.then(() => (cAccepted = true));
+    await a.accepted;
+    await b.accepted;
+    await Promise.resolve();
+    expect(cAccepted).toBe(false);
+    const order: string[] = [];
+    await Promise.all([
+      a.done.then(() => order.push('a')),
+      b.done.then(() => order.push('b')),
+      c.done.then(() => order.push('c')),
+    ]);
+    expect(cAccepted).toBe(true);
+    expect(order).toEqual(['a', 'b', 'c']);
+    // One target, so b and c were cooling down: one action.
+    expect(sink.inner.entries.map((e) => e.evidence.labels.host)).toEqual(['a']);
+  });
+
+  it('abandons every batch after an abandoned one, so no later offset is committed', async () => {
+    const sink = new FlakySink(Number.MAX_SAFE_INTEGER);
+    const { worker } = makeWorker(sink);
+    const first = worker.submit(batchOf([jsonMessage('cpu', { host: 'a' }, T0, 95)]));
+    const second = worker.submit(batchOf([jsonMessage('cpu', { host: 'b' }, T0, 50)])); // no fire
+    await new Promise((resolve) => setImmediate(resolve));
+    await worker.stop();
+    expect(await first.done).toBe('abandon');
+    expect(await second.done).toBe('abandon');
   });
 });
