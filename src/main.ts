@@ -112,11 +112,15 @@ export async function startWorker(
   const onThread =
     config.processing === 'thread' ||
     (config.processing === 'auto' && config.mode === 'kafka' && availableParallelism() >= 2);
-  const processor: BatchProcessor = onThread
-    ? await ThreadBatchProcessor.start({ policies: enabled, settings })
-    : new InlineBatchProcessor(
-        new Processor({ ...settings, policies: enabled.map(toPipelinePolicy) }),
+  // Started now, awaited later: the thread boots while the connections are made.
+  const processorReady: Promise<BatchProcessor> = onThread
+    ? ThreadBatchProcessor.start({ policies: enabled, settings })
+    : Promise.resolve(
+        new InlineBatchProcessor(
+          new Processor({ ...settings, policies: enabled.map(toPipelinePolicy) }),
+        ),
       );
+  processorReady.catch(() => undefined);
   log.info(
     { event: 'processing_configured', processing: onThread ? 'thread' : 'inline' },
     `decoding and scoring run ${onThread ? 'on a worker thread' : 'on the main thread'}`,
@@ -129,7 +133,6 @@ export async function startWorker(
   const closers: (() => Promise<void>)[] = [];
 
   if (config.mode === 'kafka' && config.kafka && config.redis) {
-    await registerCompressionCodecs();
     const kafka = createKafka({
       brokers: config.kafka.brokers,
       clientId: config.kafka.clientId,
@@ -142,11 +145,10 @@ export async function startWorker(
       markerTtlMs: config.redis.markerTtl,
       streamMaxLen: config.redis.streamMaxLen,
     });
-    await redisSink.connect();
     const crashAfter = Number(process.env.HEALCAST_TEST_CRASH_AFTER_ENQUEUES ?? '0');
     actionSink = crashAfter > 0 ? new CrashAfterEnqueues(redisSink, crashAfter) : redisSink;
     const dlq = new KafkaDeadLetterSink(kafka, config.kafka.deadLetterTopic);
-    await dlq.connect();
+    await Promise.all([registerCompressionCodecs(), redisSink.connect(), dlq.connect()]);
     deadLetterSink = dlq;
     source = new KafkaMetricSource(
       kafka,
@@ -182,6 +184,7 @@ export async function startWorker(
     );
   }
 
+  const processor = await processorReady;
   const worker = new Worker({
     source,
     processor,

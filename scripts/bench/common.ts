@@ -6,8 +6,18 @@ import { spawn } from 'node:child_process';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
-/** Repository root (two levels above this file). */
-export const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..');
+/**
+ * True when running the compiled bench (dist/scripts/bench/*.js, what `npm run bench` runs):
+ * then the worker's processor thread loads plain JavaScript, as in production, instead of
+ * going through the tsx loader.
+ */
+export const COMPILED = import.meta.url.endsWith('.js');
+
+/** Repository root (two levels above scripts/bench, three above dist/scripts/bench). */
+export const ROOT = resolve(
+  dirname(fileURLToPath(import.meta.url)),
+  ...(COMPILED ? ['..', '..', '..'] : ['..', '..']),
+);
 
 /** Median of `values` (mean of the two middle ones for an even count); NaN when empty. */
 export function median(values: readonly number[]): number {
@@ -78,14 +88,26 @@ export function emitResult(result: unknown): void {
 }
 
 /**
- * Runs `scripts/bench/<script>` in a fresh Node process (through tsx) with `job` as its JSON
+ * Runs `scripts/bench/<script>` in a fresh Node process (compiled, or through tsx) with `job` as its JSON
  * argument, and returns the object it emitted. Its stderr goes to ours (progress lines).
  */
 export function runChild<T>(script: string, job: unknown, nodeArgs: string[] = []): Promise<T> {
   return new Promise((resolvePromise, reject) => {
     const child = spawn(
       process.execPath,
-      [...nodeArgs, '--import', 'tsx', join(ROOT, 'scripts', 'bench', script), JSON.stringify(job)],
+      COMPILED
+        ? [
+            ...nodeArgs,
+            join(ROOT, 'dist', 'scripts', 'bench', script.replace(/\.ts$/, '.js')),
+            JSON.stringify(job),
+          ]
+        : [
+            ...nodeArgs,
+            '--import',
+            'tsx',
+            join(ROOT, 'scripts', 'bench', script),
+            JSON.stringify(job),
+          ],
       { cwd: ROOT, stdio: ['ignore', 'pipe', 'inherit'] },
     );
     let stdout = '';

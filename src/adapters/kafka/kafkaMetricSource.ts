@@ -224,6 +224,11 @@ export class KafkaMetricSource implements MetricSource {
       groupId: this.options.groupId,
       topics: [topic],
     });
+    // A new group has nothing committed, hence no state to rebuild: skip the time lookup.
+    const anyCommitted = committed?.partitions.some(
+      (p) => partitions.includes(p.partition) && BigInt(p.offset) >= 0n,
+    );
+    if (anyCommitted !== true) return until;
     const fromTime = await this.admin.fetchTopicOffsetsByTimestamp(
       topic,
       this.nowMs() - this.options.recoveryLookbackMs,
