@@ -5,6 +5,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import kafkajs from 'kafkajs';
 import type { Admin, Kafka } from 'kafkajs';
+import { buildWorkerConfig } from '../../src/config/assemble.js';
+import type { WorkerConfig } from '../../src/config/workerConfig.js';
 
 const { Kafka: KafkaClass, logLevel } = kafkajs;
 
@@ -141,4 +143,34 @@ export async function scrape(port: number, metric: string): Promise<Map<string, 
     if (match && match[1] === metric) out.set(match[2] ?? '', Number(match[3]));
   }
   return out;
+}
+
+/**
+ * Configuration of an in-process worker on the test services: Kafka mode, silent, a random
+ * HTTP port, reading `topic` from the beginning with a fresh group and dead-letter topic.
+ */
+export function testWorkerConfig(options: {
+  kafkaBrokers: string;
+  redisUrl: string;
+  topic: string;
+  policies: string;
+  group?: string;
+  keyPrefix?: string;
+  extra?: Record<string, unknown>;
+}): WorkerConfig {
+  return buildWorkerConfig({
+    mode: 'kafka',
+    logLevel: 'silent',
+    policies: options.policies,
+    http: { host: '127.0.0.1', port: 0 },
+    kafka: {
+      brokers: options.kafkaBrokers.split(','),
+      topics: [options.topic],
+      groupId: options.group ?? uniqueName('group'),
+      deadLetterTopic: uniqueName('dlq'),
+      fromBeginning: true,
+    },
+    redis: { url: options.redisUrl, keyPrefix: options.keyPrefix ?? uniqueName('hc') },
+    ...options.extra,
+  });
 }

@@ -2,7 +2,6 @@ import { spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { buildWorkerConfig } from '../../src/config/assemble.js';
 import { startWorker, type RunningWorker } from '../../src/main.js';
 import { silentLogger } from '../helpers/fakes.js';
 import {
@@ -10,6 +9,7 @@ import {
   scrape,
   tempFile,
   testKafka,
+  testWorkerConfig,
   uniqueName,
   waitFor,
 } from '../helpers/integration.js';
@@ -98,19 +98,11 @@ describe.skipIf(!existsSync(LIBS))('batches compressed by the Java producer', ()
       ),
     );
 
-    const config = buildWorkerConfig({
-      mode: 'kafka',
-      logLevel: 'silent',
+    const config = testWorkerConfig({
+      kafkaBrokers,
+      redisUrl,
+      topic,
       policies: tempFile('p.yaml', SCENARIO_POLICY),
-      http: { host: '127.0.0.1', port: 0 },
-      kafka: {
-        brokers: kafkaBrokers.split(','),
-        topics: [topic],
-        groupId: uniqueName('g'),
-        deadLetterTopic: uniqueName('dlq'),
-        fromBeginning: true,
-      },
-      redis: { url: redisUrl, keyPrefix: uniqueName('hc') },
     });
     running = await startWorker(config, silentLogger());
     const port = running.httpPort;

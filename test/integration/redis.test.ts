@@ -2,7 +2,6 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { RedisActionSink } from '../../src/adapters/redis/redisActionSink.js';
-import { buildWorkerConfig } from '../../src/config/assemble.js';
 import { redisKeys } from '../../src/dispatch/keys.js';
 import { startWorker, type RunningWorker } from '../../src/main.js';
 import { actionSinkContract } from '../contract/actionSink.contract.js';
@@ -13,6 +12,7 @@ import {
   scrape,
   tempFile,
   testKafka,
+  testWorkerConfig,
   uniqueName,
   waitFor,
 } from '../helpers/integration.js';
@@ -108,20 +108,14 @@ describe('when Redis is down', () => {
     await createTopics(admin, [{ topic, numPartitions: 1 }]);
     await redis.start();
 
-    const config = buildWorkerConfig({
-      mode: 'kafka',
-      logLevel: 'silent',
+    const config = testWorkerConfig({
+      kafkaBrokers,
+      redisUrl: `redis://127.0.0.1:${redis.port}`,
+      topic,
+      group,
+      keyPrefix: prefix,
       policies: tempFile('p.yaml', SCENARIO_POLICY),
-      http: { host: '127.0.0.1', port: 0 },
-      kafka: {
-        brokers: kafkaBrokers.split(','),
-        topics: [topic],
-        groupId: group,
-        deadLetterTopic: uniqueName('dlq'),
-        fromBeginning: true,
-      },
-      redis: { url: `redis://127.0.0.1:${redis.port}`, keyPrefix: prefix },
-      retry: { initial: 50, max: 500 },
+      extra: { retry: { initial: 50, max: 500 } },
     });
     running = await startWorker(config, silentLogger());
     await waitFor('worker ready', () => (running?.worker.isReady() ? true : undefined), 30_000);

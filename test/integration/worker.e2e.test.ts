@@ -165,6 +165,33 @@ afterAll(async () => {
   redis?.disconnect();
 });
 
+/** Fresh names, topics, and the scenario produced; returns the expected fire times. */
+async function scenarioTopic(): Promise<{ n: Names; expected: number[] }> {
+  const n = names();
+  await createTopics(admin, [
+    { topic: n.topic, numPartitions: 3 },
+    { topic: n.dlq, numPartitions: 1 },
+  ]);
+  const baseMs = Math.floor((Date.now() - 3 * 3_600_000) / 10_000) * 10_000;
+  await produce(n.topic, buildScenario(baseMs));
+  return { n, expected: expectedFireTimes(baseMs) };
+}
+
+/** Starts a worker on the same group and waits until it has committed everything. */
+async function restartAndDrain(
+  n: Names,
+): Promise<{ second: WorkerProcess; after: ActionEnvelope[] }> {
+  const second = startWorker(n);
+  await second.port;
+  await waitFor(
+    'all messages committed',
+    async () => ((await groupLag(admin, n.group, n.topic)) === 0 ? true : undefined),
+    90_000,
+    250,
+  );
+  return { second, after: await actionsIn(n.prefix) };
+}
+
 describe('worker end to end on real Kafka and Redis', () => {
   it('turns 10,000 messages (1% malformed, all codecs and formats) into one action per cooldown window', async () => {
     const n = names();
@@ -235,14 +262,7 @@ describe('worker end to end on real Kafka and Redis', () => {
   });
 
   it('loses no action and enqueues none twice when the worker is killed -9 mid-stream', async () => {
-    const n = names();
-    await createTopics(admin, [
-      { topic: n.topic, numPartitions: 3 },
-      { topic: n.dlq, numPartitions: 1 },
-    ]);
-    const baseMs = Math.floor((Date.now() - 3 * 3_600_000) / 10_000) * 10_000;
-    await produce(n.topic, buildScenario(baseMs));
-    const expected = expectedFireTimes(baseMs);
+    const { n, expected } = await scenarioTopic();
 
     const first = startWorker(n, {}, ['--config', SLOW_CONFIG]);
     await waitFor(
@@ -256,29 +276,14 @@ describe('worker end to end on real Kafka and Redis', () => {
     const before = await actionsIn(n.prefix);
     expect(before.length).toBeLessThan(expected.length); // really mid-stream
 
-    const second = startWorker(n);
-    await second.port;
-    await waitFor(
-      'all messages committed',
-      async () => ((await groupLag(admin, n.group, n.topic)) === 0 ? true : undefined),
-      90_000,
-      250,
-    );
-    const after = await actionsIn(n.prefix);
+    const { second, after } = await restartAndDrain(n);
     expect(after.map((a) => a.observedAtMs)).toEqual(expected);
     second.child.kill('SIGTERM');
     expect(await second.exited).toBe(0);
   });
 
   it('re-processes a batch whose actions were written but whose offsets were not committed, without duplicates', async () => {
-    const n = names();
-    await createTopics(admin, [
-      { topic: n.topic, numPartitions: 3 },
-      { topic: n.dlq, numPartitions: 1 },
-    ]);
-    const baseMs = Math.floor((Date.now() - 3 * 3_600_000) / 10_000) * 10_000;
-    await produce(n.topic, buildScenario(baseMs));
-    const expected = expectedFireTimes(baseMs);
+    const { n, expected } = await scenarioTopic();
 
     // Fault injection: the process kills itself (SIGKILL) right after the 2nd successful
     // enqueue, before committing: the worst moment for duplicates.
@@ -290,15 +295,7 @@ describe('worker end to end on real Kafka and Redis', () => {
     const before = await actionsIn(n.prefix);
     expect(before.length).toBe(2);
 
-    const second = startWorker(n);
-    await second.port;
-    await waitFor(
-      'all messages committed',
-      async () => ((await groupLag(admin, n.group, n.topic)) === 0 ? true : undefined),
-      90_000,
-      250,
-    );
-    const after = await actionsIn(n.prefix);
+    const { second, after } = await restartAndDrain(n);
     expect(after.map((a) => a.observedAtMs)).toEqual(expected);
     expect(after.slice(0, 2).map((a) => a.actionId)).toEqual(before.map((a) => a.actionId));
     const fires = await scrape(await second.port, 'healcast_policy_fires_total');
