@@ -7,6 +7,7 @@ import { z } from 'zod';
  * version, anything else bumps it.
  */
 export const ACTION_SCHEMA_VERSION = 'healcast.action/v1' as const;
+// v1 grew `trigger: "predictive"` and `evidence.prediction` additively (issue #3).
 
 export const ActionTargetSchema = z.object({
   kind: z.string().min(1),
@@ -33,6 +34,23 @@ export const ActionEvidenceSchema = z.object({
   baselineUpper: z.number().nullable(),
   /** Anomaly score in [0,1] of the sample against its baseline. */
   anomalyScore: z.number().min(0).max(1),
+  /** For predictive fires: what the forecast said. */
+  prediction: z
+    .object({
+      /** P(breach within the policy's horizon) from the quantile forecast. */
+      probability: z.number().min(0).max(1),
+      /** Expected time from `observedAtMs` to the breach (ms). */
+      etaMs: z.number().min(0),
+      /** observedAtMs + etaMs. */
+      predictedBreachAtMs: z.number(),
+      /** The policy's lead time: how long the target needs to be ready (ms). */
+      leadTimeMs: z.number().min(0),
+      horizonMs: z.number().positive(),
+      /** The upper-quantile forecast at the predicted breach step. */
+      forecastUpper: z.number(),
+      modelVersion: z.string(),
+    })
+    .optional(),
 });
 export type ActionEvidence = z.infer<typeof ActionEvidenceSchema>;
 
@@ -58,8 +76,12 @@ export const ActionEnvelopeSchema = z.object({
       maxReplicas: z.number().optional(),
     })
     .optional(),
-  /** `reactive`: the threshold was actually breached for the policy's duration. */
-  trigger: z.enum(['reactive']),
+  /**
+   * `reactive`: the threshold was actually breached for the policy's duration;
+   * `predictive`: the forecast says it will be, within the policy's horizon, and the target
+   * needs its lead time to be ready (see `evidence.prediction`).
+   */
+  trigger: z.enum(['reactive', 'predictive']),
   evidence: ActionEvidenceSchema,
   /** Event time of the sample that fired the policy (ms since epoch). */
   observedAtMs: z.number(),
@@ -82,6 +104,8 @@ export interface Fire {
   readonly observedAtMs: number;
   readonly cooldownMs: number;
   readonly actions: readonly ActionEnvelope[];
+  /** Recorded but not enqueued: the policy (or the worker) is in forecast-only mode. */
+  readonly forecastOnly?: boolean;
 }
 
 /**

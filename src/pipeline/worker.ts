@@ -12,6 +12,7 @@ import type {
 import type { Logger } from '../observability/logger.js';
 import type { WorkerMetrics } from '../observability/metrics.js';
 import type { Clock } from './clock.js';
+import type { Fire } from '../dispatch/envelope.js';
 import type { BatchProcessor, ProcessedBatch } from './batchProcessor.js';
 
 /** Backoff of writes to an unavailable sink: exponential from `initialMs`, capped. */
@@ -158,12 +159,14 @@ export class Worker {
       this.deps.deadLetterSink.send(letters),
     );
     if (!dlqDone.ok) return this.abandon();
+    // Forecast-only fires are recorded (metrics, logs) but never reach the executor.
+    const toSink = result.fires.filter((fire) => fire.forecastOnly !== true);
     const enqueued = await this.untilDone('action_sink', batch, () =>
-      this.deps.actionSink.enqueue(result.fires),
+      this.deps.actionSink.enqueue(toSink),
     );
     if (!enqueued.ok) return this.abandon();
 
-    this.record(result, letters, enqueued.value, batch);
+    this.record(result, letters, toSink, enqueued.value, batch);
     metrics.batchSeconds.observe((clock.monotonicMs() - startedMs) / 1000);
     const newest = batch.records[batch.records.length - 1];
     if (newest !== undefined && newest.replayed !== true && newest.timestampMs > 0) {
@@ -234,6 +237,7 @@ export class Worker {
   private record(
     result: ProcessedBatch,
     letters: readonly DeadLetter[],
+    sent: readonly Fire[],
     enqueued: EnqueueResult[],
     batch: SourceBatch,
   ): void {
@@ -273,8 +277,25 @@ export class Worker {
         'message dead-lettered',
       );
     }
+    for (const fire of result.fires) {
+      if (fire.forecastOnly !== true) continue;
+      metrics.fires.inc({ policy: fire.policy, status: 'forecast_only' });
+      for (const action of fire.actions) {
+        log.info(
+          {
+            event: 'action_forecast_only',
+            actionId: action.actionId,
+            policy: action.policy,
+            type: action.type,
+            target: action.target,
+            evidence: action.evidence,
+          },
+          `forecast-only: policy ${action.policy} would ${action.type} ${action.target.kind}/${action.target.name}`,
+        );
+      }
+    }
     enqueued.forEach((outcome, i) => {
-      const fire = result.fires[i];
+      const fire = sent[i];
       if (fire === undefined) return;
       metrics.fires.inc({ policy: fire.policy, status: outcome.status });
       if (outcome.status === 'enqueued') {
