@@ -21,6 +21,18 @@ export class WorkerMetrics {
   readonly ready: Gauge<'component'>;
   readonly lastEventTimestamp: Gauge;
   readonly info: Gauge<'version' | 'mode'>;
+  readonly forecast: Gauge<'series' | 'horizon_seconds' | 'quantile'>;
+  readonly breachProbability: Gauge<'policy' | 'series'>;
+  readonly timeToBreach: Gauge<'policy' | 'series'>;
+  readonly modelInfo: Gauge<'version' | 'backend'>;
+  readonly modelLoaded: Gauge;
+  readonly forecasts: Counter;
+  readonly forecastDeferred: Gauge;
+  readonly inferenceSeconds: Histogram;
+  readonly inferenceBatchSize: Histogram;
+  readonly qualityRatio: Gauge<'family'>;
+  readonly qualityCoverage: Gauge<'family'>;
+  readonly predictiveFallback: Gauge<'family'>;
 
   constructor(readonly registry: Registry) {
     const registers = [registry];
@@ -103,6 +115,75 @@ export class WorkerMetrics {
     this.lastEventTimestamp = new Gauge({
       name: 'healcast_last_event_timestamp_seconds',
       help: 'Event time of the newest sample scored.',
+      registers,
+    });
+    this.forecast = new Gauge({
+      name: 'healcast_forecast',
+      help: 'Latest quantile forecast per series, horizon and quantile — only for the configured series and the top-K at risk (bounded cardinality).',
+      labelNames: ['series', 'horizon_seconds', 'quantile'],
+      registers,
+    });
+    this.breachProbability = new Gauge({
+      name: 'healcast_breach_probability',
+      help: 'P(threshold breach within the policy horizon) from the forecast, for the configured and top-K at-risk series.',
+      labelNames: ['policy', 'series'],
+      registers,
+    });
+    this.timeToBreach = new Gauge({
+      name: 'healcast_time_to_breach_seconds',
+      help: 'Expected time to the breach from the forecast (absent when none is expected).',
+      labelNames: ['policy', 'series'],
+      registers,
+    });
+    this.modelInfo = new Gauge({
+      name: 'healcast_model_info',
+      help: 'Constant 1, labelled with the forecasting model version and TensorFlow.js backend in use.',
+      labelNames: ['version', 'backend'],
+      registers,
+    });
+    this.modelLoaded = new Gauge({
+      name: 'healcast_model_loaded',
+      help: '1 when a forecasting model is loaded; 0 means baseline-only scoring (reactive triggers only).',
+      registers,
+    });
+    this.forecasts = new Counter({
+      name: 'healcast_forecasts_total',
+      help: 'Series forecasts made.',
+      registers,
+    });
+    this.forecastDeferred = new Gauge({
+      name: 'healcast_forecast_deferred_series',
+      help: 'Series due for a forecast but left for the next round because the time budget ran out.',
+      registers,
+    });
+    this.inferenceSeconds = new Histogram({
+      name: 'healcast_forecast_inference_seconds',
+      help: 'Time of one batched model inference (one tensor).',
+      buckets: [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1],
+      registers,
+    });
+    this.inferenceBatchSize = new Histogram({
+      name: 'healcast_forecast_batch_size',
+      help: 'Series per batched inference.',
+      buckets: [1, 8, 32, 128, 512, 1024, 4096],
+      registers,
+    });
+    this.qualityRatio = new Gauge({
+      name: 'healcast_forecast_mase_vs_naive',
+      help: 'Rolling mean absolute error of the model divided by that of the naive forecast, per series family (metric); > 1 means worse than naive.',
+      labelNames: ['family'],
+      registers,
+    });
+    this.qualityCoverage = new Gauge({
+      name: 'healcast_forecast_upper_coverage_ratio',
+      help: 'Rolling share of actuals at or below the upper-quantile forecast, per family (target: the quantile, e.g. 0.9).',
+      labelNames: ['family'],
+      registers,
+    });
+    this.predictiveFallback = new Gauge({
+      name: 'healcast_predictive_fallback',
+      help: '1 when predictive triggers of a family fell back to reactive because the model did worse than naive for too long.',
+      labelNames: ['family'],
       registers,
     });
     this.info = new Gauge({
