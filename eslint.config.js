@@ -42,6 +42,8 @@ export default tseslint.config(
       'src/pipeline/**',
       'src/dispatch/**',
       'src/config/**',
+      'src/forecast/**',
+      'src/predict/**',
     ],
     rules: {
       'no-restricted-imports': [
@@ -64,6 +66,25 @@ export default tseslint.config(
   {
     files: ['**/*.js', 'scripts/**'],
     ...tseslint.configs.disableTypeChecked,
+  },
+  {
+    // The inspection page's script runs in the browser, served as it is (no build step).
+    files: ['src/adapters/http/ui/**/*.js'],
+    languageOptions: {
+      globals: Object.fromEntries(
+        [
+          'window',
+          'document',
+          'location',
+          'history',
+          'fetch',
+          'URLSearchParams',
+          'ResizeObserver',
+          'setInterval',
+          'uPlot',
+        ].map((name) => [name, 'readonly']),
+      ),
+    },
   },
   prettier,
 );

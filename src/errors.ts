@@ -6,6 +6,7 @@ export const ERROR_CODES = {
   CONFIG_INVALID: 'configuration is invalid (file, environment or CLI argument)',
   POLICY_INVALID: 'a healing-policy file is invalid',
   FILE_UNREADABLE: 'a file could not be read',
+  DATA_INVALID: 'training or evaluation data is unusable (format, timestamps, too few rows)',
   SINK_UNAVAILABLE: 'the action sink (Redis) could not be reached',
   SOURCE_UNAVAILABLE: 'the metric source (Kafka) could not be reached',
   DEAD_LETTER_FAILED: 'a message could not be written to the dead-letter topic',

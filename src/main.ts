@@ -32,6 +32,11 @@ import { Processor, type ProcessorSettings } from './pipeline/processor.js';
 import { InlineBatchProcessor, type BatchProcessor } from './pipeline/batchProcessor.js';
 import { ThreadBatchProcessor } from './adapters/thread/threadBatchProcessor.js';
 import { Worker } from './pipeline/worker.js';
+import { LatestViews } from './pipeline/latestViews.js';
+import { createForecastStage, type ForecastStageSettings } from './pipeline/forecastStage.js';
+import type { Policy } from './policy/schema.js';
+import { ModelRuntime } from './adapters/tfjs/modelRuntime.js';
+import { mountInspection } from './adapters/http/inspection.js';
 
 /** healcast's version, from package.json at build time of the composition root. */
 export const VERSION = '0.1.0';
@@ -68,6 +73,27 @@ export interface RunningWorker {
   /** Resolves when a finite source (the demo replay) has been fully processed. */
   readonly finished: Promise<void>;
   stop(): Promise<void>;
+}
+
+/** The core on the main thread (embedded demo, one core), with its own model runtime. */
+function inlineProcessor(
+  settings: ProcessorSettings,
+  policies: readonly Policy[],
+  forecast: ForecastStageSettings | undefined,
+  modelsRoot: string,
+): InlineBatchProcessor {
+  const stage =
+    forecast === undefined
+      ? undefined
+      : createForecastStage(forecast, settings.maxSeries, () => performance.now());
+  const models = stage === undefined ? undefined : new ModelRuntime(stage.engine, modelsRoot);
+  void models?.reload();
+  const core = new Processor({
+    ...settings,
+    policies: policies.map(toPipelinePolicy),
+    ...(stage === undefined ? {} : { forecast: stage }),
+  });
+  return new InlineBatchProcessor(core, models);
 }
 
 /** Builds and starts the worker described by `config`. */
@@ -112,14 +138,18 @@ export async function startWorker(
   const onThread =
     config.processing === 'thread' ||
     (config.processing === 'auto' && config.mode === 'kafka' && availableParallelism() >= 2);
+  const modelsRoot = resolve(config.forecast.models ?? join(packageRoot(), 'models'));
+  const forecastSettings = config.forecast.enabled ? config.forecast : undefined;
   // Started now, awaited later: the thread boots while the connections are made.
   const processorReady: Promise<BatchProcessor> = onThread
-    ? ThreadBatchProcessor.start({ policies: enabled, settings })
-    : Promise.resolve(
-        new InlineBatchProcessor(
-          new Processor({ ...settings, policies: enabled.map(toPipelinePolicy) }),
-        ),
-      );
+    ? ThreadBatchProcessor.start({
+        policies: enabled,
+        settings,
+        ...(forecastSettings === undefined
+          ? {}
+          : { forecast: { settings: forecastSettings, modelsRoot } }),
+      })
+    : Promise.resolve(inlineProcessor(settings, enabled, forecastSettings, modelsRoot));
   processorReady.catch(() => undefined);
   log.info(
     { event: 'processing_configured', processing: onThread ? 'thread' : 'inline' },
@@ -185,7 +215,9 @@ export async function startWorker(
   }
 
   const processor = await processorReady;
+  const views = new LatestViews();
   const worker = new Worker({
+    views,
     source,
     processor,
     actionSink,
@@ -213,8 +245,19 @@ export async function startWorker(
     },
     log,
   );
+  mountInspection(http, views);
   const httpPort = await http.listen(config.http.host, config.http.port);
   await worker.start();
+  // Hot reload: look for a newly promoted model now and then; the core warms it up and swaps.
+  const reloadTimer =
+    forecastSettings === undefined
+      ? undefined
+      : setInterval(() => processor.reloadModel(), forecastSettings.reloadInterval);
+  reloadTimer?.unref();
+  closers.unshift(() => {
+    if (reloadTimer) clearInterval(reloadTimer);
+    return Promise.resolve();
+  });
 
   let stopped: Promise<void> | undefined;
   return {

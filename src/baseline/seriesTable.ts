@@ -56,12 +56,7 @@ export class SeriesTable {
     labels: Readonly<Record<string, string>>,
   ): { slot: number; isNew: boolean; evictedKey: string | undefined } {
     const names = sortedLabelNames(labels);
-    let hash = hashString(FNV_OFFSET, name);
-    for (let i = 0; i < names.length; i++) {
-      const labelName = names[i] as string;
-      hash = hashString(Math.imul(hash ^ 0x7b, FNV_PRIME), labelName);
-      hash = hashString(Math.imul(hash ^ 0x3d, FNV_PRIME), labels[labelName] as string);
-    }
+    const hash = hashSeries(name, names, labels);
     for (
       let slot = this.byHash.get(hash) ?? -1;
       slot !== -1;
@@ -73,6 +68,26 @@ export class SeriesTable {
       }
     }
     return this.insert(seriesKeyOfSorted(name, names, labels), hash);
+  }
+
+  /** Slot of the series (name, labels) without changing its recency, or undefined. */
+  peekSeries(name: string, labels: Readonly<Record<string, string>>): number | undefined {
+    const names = sortedLabelNames(labels);
+    const hash = hashSeries(name, names, labels);
+    for (
+      let slot = this.byHash.get(hash) ?? -1;
+      slot !== -1;
+      slot = this.nextSameHash[slot] as number
+    ) {
+      if (keyMatches(this.keys[slot] as string, name, names, labels)) return slot;
+    }
+    return undefined;
+  }
+
+  /** Slot of a canonical series key (`name{a="1"}`), without changing its recency. */
+  slotOfKey(key: string): number | undefined {
+    const parsed = parseSeriesKey(key);
+    return parsed === undefined ? undefined : this.peekSeries(parsed.name, parsed.labels);
   }
 
   private insert(
@@ -210,6 +225,57 @@ function keyMatches(
 
 const FNV_OFFSET = 0x811c9dc5 | 0;
 const FNV_PRIME = 0x01000193;
+
+/** Hash of a series from its name and sorted labels. */
+function hashSeries(
+  name: string,
+  names: readonly string[],
+  labels: Readonly<Record<string, string>>,
+): number {
+  let hash = hashString(FNV_OFFSET, name);
+  for (let i = 0; i < names.length; i++) {
+    const labelName = names[i] as string;
+    hash = hashString(Math.imul(hash ^ 0x7b, FNV_PRIME), labelName);
+    hash = hashString(Math.imul(hash ^ 0x3d, FNV_PRIME), labels[labelName] as string);
+  }
+  return hash;
+}
+
+/**
+ * Parses a canonical series key back into name and labels (the inverse of `seriesKey`);
+ * undefined when the text is not one.
+ */
+export function parseSeriesKey(
+  key: string,
+): { name: string; labels: Record<string, string> } | undefined {
+  const brace = key.indexOf('{');
+  if (brace < 0) return key.length > 0 ? { name: key, labels: {} } : undefined;
+  if (!key.endsWith('}')) return undefined;
+  const name = key.slice(0, brace);
+  const labels: Record<string, string> = {};
+  let pos = brace + 1;
+  while (pos < key.length - 1) {
+    const eq = key.indexOf('="', pos);
+    if (eq < 0) return undefined;
+    const labelName = key.slice(pos, eq);
+    let end = eq + 2;
+    let value = '';
+    while (end < key.length && key[end] !== '"') {
+      if (key[end] === '\\') {
+        const next = key[end + 1];
+        value += next === 'n' ? '\n' : (next ?? '');
+        end += 2;
+      } else {
+        value += key[end];
+        end++;
+      }
+    }
+    labels[labelName] = value;
+    pos = end + 1;
+    if (key[pos] === ',') pos++;
+  }
+  return { name, labels };
+}
 
 /** FNV-1a over UTF-16 code units, continuing from `hash`. */
 function hashString(hash: number, text: string): number {

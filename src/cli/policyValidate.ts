@@ -77,8 +77,9 @@ export async function policyValidate(
 
 /**
  * One human-readable line: name, condition (metric, selector, comparison, duration),
- * actions, target and cooldown, e.g.
- * `cpu-high: when cpu_utilization{env!="dev"} > 80 for 5m: scale +2 (max 10) on service "api"; cooldown 10m`.
+ * actions, target, cooldown and, for a predictive policy, horizon, probability, lead time and
+ * dry run, e.g.
+ * `cpu-high: when cpu_utilization{env!="dev"} > 80 for 5m: scale +2 (max 10) on service "api"; cooldown 10m; predicts 10m ahead at p≥0.8, lead time 3m`.
  */
 export function describePolicy(policy: Policy): string {
   const { trigger, target } = policy;
@@ -92,8 +93,18 @@ export function describePolicy(policy: Policy): string {
     `when ${trigger.metric}${formatSelector(trigger.selector)} ${op} ${trigger.threshold} ${held}: ` +
     `${policy.actions.map(describeAction).join(', then ')} ` +
     `on ${target.kind} ${JSON.stringify(target.name)}${where}; ` +
-    `cooldown ${formatDuration(policy.cooldownMs)}`
+    `cooldown ${formatDuration(policy.cooldownMs)}${describePrediction(policy)}`
   );
+}
+
+/** `; predicts 10m ahead at p≥0.8, lead time 3m[, forecast only]`; empty when reactive only. */
+function describePrediction(policy: Policy): string {
+  const { predict } = policy.trigger;
+  if (predict === undefined) return '';
+  const parts = [`predicts ${formatDuration(predict.horizonMs)} ahead at p≥${predict.probability}`];
+  if (policy.leadTimeMs > 0) parts.push(`lead time ${formatDuration(policy.leadTimeMs)}`);
+  if (policy.forecastOnly) parts.push('forecast only (predictive actions not enqueued)');
+  return `; ${parts.join(', ')}`;
 }
 
 function describeAction(action: PolicyAction): string {

@@ -55,6 +55,31 @@ export const ReplayConfigSchema = z.strictObject({
   loop: z.boolean().default(false),
 });
 
+/** Forecasting: the model, its budget, and what is shown for inspection. */
+export const ForecastConfigSchema = z.strictObject({
+  /** Off: baseline-only scoring, reactive triggers only. */
+  enabled: z.boolean().default(true),
+  /** Model registry: versioned model directories and current.json (default: the shipped models/). */
+  models: z.string().min(1).optional(),
+  /** How often to look for a newly promoted model (hot reload). */
+  reloadInterval: DurationMs.default(15_000),
+  /** Wall-clock budget of one forecasting round; the rest waits for the next round. */
+  budget: DurationMs.default(250),
+  /** Rows per inference call (one tensor each). */
+  maxBatch: z.number().int().min(1).max(65_536).default(4096),
+  /** Series keys always exported as forecasts in /metrics and listed on /ui. */
+  series: z.array(z.string().min(1)).default([]),
+  /** Plus this many series with the highest breach probability. */
+  topK: z.number().int().min(0).max(1000).default(10),
+  /** Record predictive fires of every policy without enqueuing them (a global dry run). */
+  forecastOnly: z.boolean().default(false),
+  /** Forecast step (1-based) at which live forecasts are scored against actuals. */
+  qualityHorizonSteps: z.number().int().min(1).default(4),
+  /** How long a family must do worse (or better) than naive to enter (or leave) fallback. */
+  fallbackAfter: DurationMs.default(30 * 60_000),
+});
+export type ForecastConfig = z.output<typeof ForecastConfigSchema>;
+
 /**
  * The worker's configuration: defaults < config file < environment < command line, validated
  * once at start with every problem reported by its path.
@@ -91,6 +116,7 @@ export const WorkerConfigSchema = z
       .strictObject({ initial: DurationMs.default(100), max: DurationMs.default(5_000) })
       .default({ initial: 100, max: 5_000 }),
     replay: ReplayConfigSchema.default(ReplayConfigSchema.parse({})),
+    forecast: ForecastConfigSchema.default(ForecastConfigSchema.parse({})),
   })
   .superRefine((config, ctx) => {
     if (config.mode === 'kafka') {
@@ -158,4 +184,6 @@ export const ENVIRONMENT: readonly {
   { name: 'HEALCAST_HTTP_PORT', path: 'http.port', kind: 'int' },
   { name: 'HEALCAST_LOG_LEVEL', path: 'logLevel', kind: 'string' },
   { name: 'HEALCAST_MAX_SERIES', path: 'maxSeries', kind: 'int' },
+  { name: 'HEALCAST_MODELS', path: 'forecast.models', kind: 'string' },
+  { name: 'HEALCAST_FORECAST_ONLY', path: 'forecast.forecastOnly', kind: 'bool' },
 ];

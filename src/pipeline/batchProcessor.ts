@@ -1,5 +1,4 @@
-import type { DeadLetterDraft } from './processor.js';
-import type { BatchStats } from './processor.js';
+import type { BatchStats, DeadLetterDraft, ForecastReport } from './processor.js';
 import type { Fire } from '../dispatch/envelope.js';
 import type { SourceRecord } from '../ingest/source.js';
 import type { Processor } from './processor.js';
@@ -13,6 +12,23 @@ export interface ProcessedBatch {
   /** Live series and series breaching each policy, after the batch. */
   readonly liveSeries: number;
   readonly breaching: [policy: string, series: number][];
+  /** The forecasting stage's report (absent when forecasting is off). */
+  readonly forecast: ForecastReport | undefined;
+  /** The model in use, if forecasting is on. */
+  readonly model: ModelStatusView | undefined;
+}
+
+/** Which model runs and why not (mirrors the model runtime's status). */
+export interface ModelStatusView {
+  readonly version: string | null;
+  readonly backend: string | null;
+  readonly error: string | null;
+}
+
+/** Loads a newer promoted model, if any (hot reload); implemented by the model runtime. */
+export interface ModelReloader {
+  reload(): Promise<ModelStatusView>;
+  readonly status: ModelStatusView;
 }
 
 /**
@@ -25,22 +41,24 @@ export interface ProcessedBatch {
 export interface BatchProcessor {
   process(records: readonly SourceRecord[], nowMs: number): Promise<ProcessedBatch>;
   syncCooldown(policyName: string, cooldownKey: string, lastFiredAtMs: number): void;
+  /** Looks for a newly promoted model and swaps it in after warm-up (no-op without one). */
+  reloadModel(): void;
   close(): Promise<void>;
 }
 
 /** The core on the calling thread. */
 export class InlineBatchProcessor implements BatchProcessor {
-  constructor(private readonly core: Processor) {}
+  constructor(
+    private readonly core: Processor,
+    private readonly models?: ModelReloader,
+  ) {}
 
   process(records: readonly SourceRecord[], nowMs: number): Promise<ProcessedBatch> {
-    const { fires, deadLetters, stats } = this.core.processBatch(records, nowMs);
-    return Promise.resolve({
-      fires,
-      deadLetters,
-      stats,
-      liveSeries: this.core.liveSeries,
-      breaching: [...this.core.breachingSeries()],
-    });
+    return Promise.resolve(processedBatch(this.core, records, nowMs, this.models?.status));
+  }
+
+  reloadModel(): void {
+    void this.models?.reload();
   }
 
   syncCooldown(policyName: string, cooldownKey: string, lastFiredAtMs: number): void {
@@ -50,4 +68,23 @@ export class InlineBatchProcessor implements BatchProcessor {
   close(): Promise<void> {
     return Promise.resolve();
   }
+}
+
+/** Runs one batch through the core and packs what came out (shared by both processors). */
+export function processedBatch(
+  core: Processor,
+  records: readonly SourceRecord[],
+  nowMs: number,
+  model: ModelStatusView | undefined,
+): ProcessedBatch {
+  const { fires, deadLetters, stats, forecast } = core.processBatch(records, nowMs);
+  return {
+    fires,
+    deadLetters,
+    stats,
+    liveSeries: core.liveSeries,
+    breaching: [...core.breachingSeries()],
+    forecast,
+    model: model === undefined ? undefined : { ...model },
+  };
 }

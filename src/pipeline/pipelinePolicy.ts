@@ -1,6 +1,7 @@
 import type { ActionEnvelope, ActionTarget } from '../dispatch/envelope.js';
 import type { BreachRule } from '../policy/breach.js';
 import type { Policy } from '../policy/schema.js';
+import type { PredictiveRule } from '../predict/predictiveTrigger.js';
 import { matchesSelector, renderTemplate } from '../policy/selector.js';
 
 /**
@@ -15,6 +16,10 @@ export interface PipelinePolicy extends BreachRule {
   /** The target for a series, placeholders filled; undefined when a label is missing. */
   resolveTarget(labels: Readonly<Record<string, string>>): ActionTarget | undefined;
   readonly actions: readonly PipelineAction[];
+  /** The predictive trigger, when the policy has one. */
+  readonly predict: PredictiveRule | undefined;
+  /** Predictive fires are recorded but not enqueued. */
+  readonly forecastOnly: boolean;
 }
 
 /** One action of a policy, ready to be put into an envelope. */
@@ -55,6 +60,15 @@ export function toPipelinePolicy(policy: Policy): PipelinePolicy {
       const namespace = renderTemplate(target.namespace, labels);
       return namespace === undefined ? undefined : { kind: target.kind, name, namespace };
     },
+    predict:
+      trigger.predict === undefined
+        ? undefined
+        : {
+            probability: trigger.predict.probability,
+            horizonMs: trigger.predict.horizonMs,
+            leadTimeMs: policy.leadTimeMs,
+          },
+    forecastOnly: policy.forecastOnly,
     actions: policy.actions.map((action) => ({
       type: action.type,
       parameters: action.parameters,

@@ -1,10 +1,18 @@
-import { BaselineArrays, observe, type BaselineConfig } from '../baseline/ewma.js';
+import {
+  BaselineArrays,
+  erf,
+  observe,
+  type BaselineConfig,
+  type BaselineReading,
+} from '../baseline/ewma.js';
 import { SeriesTable } from '../baseline/seriesTable.js';
 import {
   ACTION_SCHEMA_VERSION,
   fireIdOf,
   targetKeyOf,
   type ActionEnvelope,
+  type ActionEvidence,
+  type ActionTarget,
   type Fire,
 } from '../dispatch/envelope.js';
 import { decodeMessage } from '../ingest/decode.js';
@@ -13,6 +21,11 @@ import type { MetricSample } from '../ingest/sample.js';
 import type { SourceRecord } from '../ingest/source.js';
 import { BreachTracker, isBreaching } from '../policy/breach.js';
 import type { PipelinePolicy } from './pipelinePolicy.js';
+import type { ForecastEngine, ForecastRoundStats, StoredForecast } from '../forecast/engine.js';
+import type { SeriesListEntry, SeriesView } from '../forecast/seriesView.js';
+import { breachProbability, horizonStepsFor } from '../predict/breachProbability.js';
+import type { FamilyQuality, ForecastQualityTracker } from '../predict/forecastQuality.js';
+import { PredictiveTracker } from '../predict/predictiveTrigger.js';
 
 /** Settings of the pure processing core. */
 export interface ProcessorSettings {
@@ -26,6 +39,33 @@ export interface ProcessorSettings {
 /** Settings plus the policies to run. */
 export interface ProcessorOptions extends ProcessorSettings {
   readonly policies: readonly PipelinePolicy[];
+  /** The forecasting stage; without it only reactive triggers run. */
+  readonly forecast?: ForecastStage;
+}
+
+/** The forecasting stage's parts and settings. */
+export interface ForecastStage {
+  readonly engine: ForecastEngine;
+  readonly quality: ForecastQualityTracker;
+  /** Predictive fires of every policy are recorded but not enqueued (global forecast-only). */
+  readonly forecastOnly: boolean;
+  /** Series keys always shown in /metrics and the inspection page. */
+  readonly inspectSeries: readonly string[];
+  /** Plus this many series with the highest breach probability. */
+  readonly topK: number;
+  /** Forecast step at which live forecasts are scored against actuals (1-based). */
+  readonly qualityHorizonSteps: number;
+}
+
+/** What the forecasting stage did in one batch, for metrics, logs and inspection. */
+export interface ForecastReport {
+  readonly round: ForecastRoundStats;
+  readonly modelVersion: string | null;
+  readonly views: SeriesView[];
+  readonly list: SeriesListEntry[];
+  readonly quality: FamilyQuality[];
+  /** Families that entered or left fallback in this batch. */
+  readonly transitions: { family: string; transition: 'entered' | 'left' }[];
 }
 
 /** Counts of what happened in one batch, turned into metrics and logs at the edge. */
@@ -59,6 +99,7 @@ export interface BatchResult {
   readonly fires: Fire[];
   readonly deadLetters: DeadLetterDraft[];
   readonly stats: BatchStats;
+  readonly forecast: ForecastReport | undefined;
 }
 
 /** Per-series reading kept for inspection (last value, baseline, score). */
@@ -84,12 +125,28 @@ export class Processor {
   private readonly policiesOfSlot: (readonly number[])[];
   private readonly trackers: BreachTracker[];
   private readonly policiesByMetric = new Map<string, number[]>();
+  /** Labels of the series watched by policies (needed to render targets of predictive fires). */
+  private readonly labelsOfSlot: (Readonly<Record<string, string>> | undefined)[] = [];
+  private readonly predictive: (PredictiveTracker | undefined)[];
+  /** Forecasts waiting for their actual, per slot: scored by the quality tracker. */
+  private readonly pendingScores = new Map<number, PendingScore[]>();
+  /** Highest breach probability per slot from the latest forecast round that saw it. */
+  private readonly riskOfSlot = new Map<number, number>();
+  /** Latest breach forecast per (policy index, slot), for the inspection views. */
+  private readonly breachViews = new Map<
+    number,
+    Map<number, { probability: number; etaMs: number | undefined }>
+  >();
+  private transitions: { family: string; transition: 'entered' | 'left' }[] = [];
 
   constructor(private readonly options: ProcessorOptions) {
     this.table = new SeriesTable(options.maxSeries);
     this.baselines = new BaselineArrays(options.maxSeries);
     this.policiesOfSlot = [];
     this.trackers = options.policies.map((p) => new BreachTracker(p));
+    this.predictive = options.policies.map((p) =>
+      p.predict === undefined ? undefined : new PredictiveTracker(p.predict),
+    );
     options.policies.forEach((policy, index) => {
       const list = this.policiesByMetric.get(policy.metric) ?? [];
       list.push(index);
@@ -151,7 +208,10 @@ export class Processor {
       }
       for (const sample of samples) this.processSample(sample, nowMs, stats, fires);
     }
-    return { fires, deadLetters, stats };
+    const forecast = this.options.forecast
+      ? this.predict(this.options.forecast, nowMs, fires)
+      : undefined;
+    return { fires, deadLetters, stats, forecast };
   }
 
   private processSample(
@@ -165,6 +225,9 @@ export class Processor {
       if (evictedKey !== undefined) {
         stats.evictions++;
         for (const tracker of this.trackers) tracker.forget(slot);
+        this.options.forecast?.engine.evict(slot);
+        this.pendingScores.delete(slot);
+        this.labelsOfSlot[slot] = undefined;
       }
       this.baselines.reset(slot);
       this.policiesOfSlot[slot] = this.matchPolicies(sample);
@@ -195,6 +258,12 @@ export class Processor {
     );
     stats.samplesScored++;
     if (!(sample.timestampMs <= stats.maxEventTimeMs)) stats.maxEventTimeMs = sample.timestampMs;
+    const forecast = this.options.forecast;
+    if (forecast !== undefined && policyIndices.length > 0) {
+      this.scoreForecasts(forecast, slot, sample);
+      forecast.engine.observe(slot, sample.value, sample.timestampMs);
+      this.labelsOfSlot[slot] = sample.labels;
+    }
     for (const index of policyIndices) {
       const policy = this.options.policies[index] as PipelinePolicy;
       const tracker = this.trackers[index] as BreachTracker;
@@ -219,48 +288,116 @@ export class Processor {
         breachStartMs: decision.startMs,
         observedAtMs: sample.timestampMs,
       });
-      const warm = reading.warm;
-      const actions: ActionEnvelope[] = policy.actions.map((action, actionIndex) => {
-        const envelope: ActionEnvelope = {
-          schema: ACTION_SCHEMA_VERSION,
-          actionId: `${fireId}.${actionIndex}`,
-          fireId,
-          actionIndex,
-          policy: policy.name,
+      fires.push(
+        this.buildFire(
+          policy,
+          slot,
+          key,
           target,
-          type: action.type,
-          parameters: { ...action.parameters },
-          trigger: 'reactive',
-          evidence: {
-            series: key,
-            metric: sample.name,
+          cooldownKey,
+          fireId,
+          sample.timestampMs,
+          nowMs,
+          sample.value,
+          {
+            trigger: 'reactive',
             labels: sample.labels,
-            value: sample.value,
-            threshold: policy.threshold,
-            direction: policy.direction,
             breachStartMs: decision.startMs,
-            breachDurationMs: sample.timestampMs - decision.startMs,
-            baselineMean: warm ? reading.mean : null,
-            baselineLower: warm ? reading.lower : null,
-            baselineUpper: warm ? reading.upper : null,
-            anomalyScore: Math.min(1, Math.max(0, reading.score)),
+            reading,
           },
-          observedAtMs: sample.timestampMs,
-          decidedAtMs: nowMs,
-          cooldownMs: policy.cooldownMs,
-        };
-        if (action.scale !== undefined) envelope.scale = action.scale;
-        return envelope;
-      });
-      fires.push({
-        fireId,
-        policy: policy.name,
-        cooldownKey,
-        observedAtMs: sample.timestampMs,
-        cooldownMs: policy.cooldownMs,
-        actions,
-      });
+        ),
+      );
     }
+  }
+
+  /** One policy firing: an envelope per action, the evidence, and the sink's facts. */
+  private buildFire(
+    policy: PipelinePolicy,
+    slot: number,
+    key: string,
+    target: ActionTarget,
+    cooldownKey: string,
+    fireId: string,
+    observedAtMs: number,
+    nowMs: number,
+    value: number,
+    how: {
+      trigger: ActionEnvelope['trigger'];
+      labels: Readonly<Record<string, string>>;
+      breachStartMs: number;
+      reading?: BaselineReading;
+      prediction?: ActionEvidence['prediction'];
+      forecastOnly?: boolean;
+    },
+  ): Fire {
+    const reading = how.reading;
+    let mean: number | null = null;
+    let lower: number | null = null;
+    let upper: number | null = null;
+    let score = 0;
+    if (reading !== undefined) {
+      if (reading.warm) {
+        mean = reading.mean;
+        lower = reading.lower;
+        upper = reading.upper;
+      }
+      score = reading.score;
+    } else if ((this.baselines.count[slot] as number) >= this.options.baseline.warmupSamples) {
+      // Predictive fires come between samples: the baseline as it stands now.
+      mean = this.baselines.mean[slot] as number;
+      const std = Math.max(
+        Math.sqrt(this.baselines.variance[slot] as number),
+        this.options.baseline.minStdRatio * Math.abs(mean),
+        this.options.baseline.minStdAbs,
+      );
+      lower = mean - this.options.baseline.bandSigmas * std;
+      upper = mean + this.options.baseline.bandSigmas * std;
+      score = erf(Math.abs(value - mean) / std / Math.SQRT2);
+    }
+    const evidence: ActionEvidence = {
+      series: key,
+      metric: policy.metric,
+      labels: how.labels,
+      value,
+      threshold: policy.threshold,
+      direction: policy.direction,
+      breachStartMs: how.breachStartMs,
+      breachDurationMs: Math.max(0, observedAtMs - how.breachStartMs),
+      baselineMean: mean,
+      baselineLower: lower,
+      baselineUpper: upper,
+      anomalyScore: Math.min(1, Math.max(0, score)),
+    };
+    if (how.prediction !== undefined) evidence.prediction = how.prediction;
+    const actions: ActionEnvelope[] = policy.actions.map((action, actionIndex) => {
+      const envelope: ActionEnvelope = {
+        schema: ACTION_SCHEMA_VERSION,
+        actionId: `${fireId}.${actionIndex}`,
+        fireId,
+        actionIndex,
+        policy: policy.name,
+        target,
+        type: action.type,
+        parameters: { ...action.parameters },
+        trigger: how.trigger,
+        evidence,
+        observedAtMs,
+        decidedAtMs: nowMs,
+        cooldownMs: policy.cooldownMs,
+      };
+      if (action.scale !== undefined) envelope.scale = action.scale;
+      return envelope;
+    });
+    const fire: Fire = {
+      fireId,
+      policy: policy.name,
+      cooldownKey,
+      observedAtMs,
+      cooldownMs: policy.cooldownMs,
+      actions,
+      ...(how.forecastOnly === true ? { forecastOnly: true } : {}),
+    };
+    return fire;
   }
 
   /**
@@ -274,6 +411,258 @@ export class Processor {
       (this.trackers[index] as BreachTracker).startCooldown(cooldownKey, lastFiredAtMs);
   }
 
+  /** Scores, against the actual that just arrived, the forecasts made for its time. */
+  private scoreForecasts(forecast: ForecastStage, slot: number, sample: MetricSample): void {
+    const pending = this.pendingScores.get(slot);
+    if (pending === undefined) return;
+    while (pending.length > 0) {
+      const next = pending[0] as PendingScore;
+      const toleranceMs = next.stepMs / 2;
+      if (next.targetTsMs > sample.timestampMs + toleranceMs) break;
+      pending.shift();
+      if (Math.abs(next.targetTsMs - sample.timestampMs) <= toleranceMs) {
+        const transition = forecast.quality.record({
+          family: sample.name,
+          horizonSteps: forecast.qualityHorizonSteps,
+          predictedMedian: next.median,
+          predictedUpper: next.upper,
+          actual: sample.value,
+          naive: next.naive,
+          atMs: sample.timestampMs,
+        });
+        if (transition !== undefined) this.transitions.push({ family: sample.name, transition });
+      }
+    }
+  }
+
+  /**
+   * The forecasting round of a batch: forecast the watched series that moved, then let each
+   * predictive policy decide on its series from the new forecast.
+   */
+  private predict(forecast: ForecastStage, nowMs: number, fires: Fire[]): ForecastReport {
+    const { engine, quality } = forecast;
+    const { slots, stats: round } = engine.runRound();
+    const model = engine.model;
+    const spec = model?.info.spec;
+    const transitions = this.transitions;
+    this.transitions = [];
+    if (model !== undefined && spec !== undefined) {
+      const q = spec.quantiles.length;
+      const median = medianIndex(spec.quantiles);
+      const k = Math.min(forecast.qualityHorizonSteps, spec.horizonSteps);
+      for (const slot of slots) {
+        const stored = engine.forecastOf(slot) as StoredForecast;
+        // Remember what this forecast says about step k, to score it when that actual arrives.
+        const pending = this.pendingScores.get(slot) ?? [];
+        pending.push({
+          targetTsMs: stored.originTsMs + k * stored.stepMs,
+          stepMs: stored.stepMs,
+          median: stored.values[(k - 1) * q + median] as number,
+          upper: stored.values[(k - 1) * q + q - 1] as number,
+          naive: stored.originValue,
+        });
+        if (pending.length > k + 1) pending.shift();
+        this.pendingScores.set(slot, pending);
+        this.decidePredictive(forecast, slot, stored, spec.quantiles, nowMs, fires);
+      }
+    }
+    const { views, list } = this.inspection(forecast);
+    return {
+      round,
+      modelVersion: model?.info.version ?? null,
+      views,
+      list,
+      quality: quality.allStats(),
+      transitions,
+    };
+  }
+
+  private decidePredictive(
+    forecast: ForecastStage,
+    slot: number,
+    stored: StoredForecast,
+    quantiles: readonly number[],
+    nowMs: number,
+    fires: Fire[],
+  ): void {
+    const labels = this.labelsOfSlot[slot];
+    if (labels === undefined) return;
+    let risk = 0;
+    for (const index of this.policiesOfSlot[slot] ?? NO_POLICIES) {
+      const policy = this.options.policies[index] as PipelinePolicy;
+      const predictive = this.predictive[index];
+      if (policy.predict === undefined || predictive === undefined) continue;
+      const horizonSteps = Math.min(
+        horizonStepsFor(policy.predict.horizonMs, stored.stepMs),
+        stored.values.length / quantiles.length,
+      );
+      if (horizonSteps < 1) continue;
+      const breach = breachProbability(
+        { values: stored.values, quantiles, stepMs: stored.stepMs },
+        { threshold: policy.threshold, direction: policy.direction, inclusive: policy.inclusive },
+        { horizonSteps, probability: policy.predict.probability },
+      );
+      if (!Number.isNaN(breach.probability)) risk = Math.max(risk, breach.probability);
+      let seen = this.breachViews.get(index);
+      if (seen === undefined) {
+        seen = new Map<number, { probability: number; etaMs: number | undefined }>();
+        this.breachViews.set(index, seen);
+      }
+      seen.set(slot, { probability: breach.probability, etaMs: breach.etaMs });
+      // A family whose forecasts do worse than naive keeps its reactive triggers only.
+      if (forecast.quality.isFallback(policy.metric)) continue;
+      const target = policy.resolveTarget(labels);
+      if (target === undefined) continue;
+      const tracker = this.trackers[index] as BreachTracker;
+      const cooldownKey = `${policy.name}|${targetKeyOf(target)}`;
+      const decision = predictive.evaluate(slot, {
+        nowMs: stored.originTsMs,
+        stepMs: stored.stepMs,
+        forecast: breach,
+        breachingNow: isBreaching(policy, stored.originValue),
+        coolingDown: tracker.isCoolingDown(cooldownKey, stored.originTsMs),
+      });
+      if (decision.kind !== 'fire' || decision.etaMs === undefined) continue;
+      tracker.startCooldown(cooldownKey, stored.originTsMs);
+      const key = this.table.keyOf(slot) as string;
+      const breachStep = Math.max(
+        1,
+        Math.min(horizonSteps, Math.round(decision.etaMs / stored.stepMs)),
+      );
+      const q = quantiles.length;
+      const predictedBreachAtMs =
+        decision.predictedBreachAtMs ?? stored.originTsMs + decision.etaMs;
+      const fireId = fireIdOf({
+        policy: policy.name,
+        cooldownKey,
+        series: `${key}#predicted`,
+        breachStartMs: predictedBreachAtMs,
+        observedAtMs: stored.originTsMs,
+      });
+      fires.push(
+        this.buildFire(
+          policy,
+          slot,
+          key,
+          target,
+          cooldownKey,
+          fireId,
+          stored.originTsMs,
+          nowMs,
+          stored.originValue,
+          {
+            trigger: 'predictive',
+            labels,
+            breachStartMs: predictedBreachAtMs,
+            prediction: {
+              probability: decision.probability,
+              etaMs: decision.etaMs,
+              predictedBreachAtMs,
+              leadTimeMs: policy.predict.leadTimeMs,
+              horizonMs: policy.predict.horizonMs,
+              forecastUpper: stored.values[(breachStep - 1) * q + q - 1] as number,
+              modelVersion: stored.modelVersion,
+            },
+            forecastOnly: policy.forecastOnly || forecast.forecastOnly,
+          },
+        ),
+      );
+    }
+    this.riskOfSlot.set(slot, risk);
+  }
+
+  /** Views of the configured series and the top-K at risk, for /metrics and the page. */
+  private inspection(forecast: ForecastStage): { views: SeriesView[]; list: SeriesListEntry[] } {
+    const list: SeriesListEntry[] = [];
+    const chosen = new Set<number>();
+    for (const key of forecast.inspectSeries) {
+      const slot = this.table.slotOfKey(key);
+      if (slot === undefined) continue;
+      chosen.add(slot);
+      list.push({ series: key, risk: this.riskOfSlot.get(slot) ?? null, reason: 'configured' });
+    }
+    const ranked = [...this.riskOfSlot.entries()]
+      .filter(([slot, risk]) => risk > 0 && !chosen.has(slot))
+      .sort((a, b) => b[1] - a[1])
+      .slice(0, forecast.topK);
+    for (const [slot, risk] of ranked) {
+      chosen.add(slot);
+      list.push({ series: this.table.keyOf(slot) as string, risk, reason: 'at_risk' });
+    }
+    const views: SeriesView[] = [];
+    for (const slot of chosen) {
+      const view = this.viewOf(forecast, slot);
+      if (view !== undefined) views.push(view);
+    }
+    return { views, list };
+  }
+
+  private viewOf(forecast: ForecastStage, slot: number): SeriesView | undefined {
+    const key = this.table.keyOf(slot);
+    const kept = forecast.engine.historyOf(slot);
+    if (key === undefined || kept === undefined) return undefined;
+    const { history } = kept;
+    const count = history.length[slot] as number;
+    const stepMs = history.stepMs[slot] as number;
+    const lastTsMs = history.lastTsMs[slot] as number;
+    const window = history.windowSteps;
+    const tsMs: number[] = [];
+    const values: number[] = [];
+    for (let i = window - count; i < window; i++) {
+      tsMs.push(lastTsMs - (window - 1 - i) * stepMs);
+      values.push(history.valueAt(slot, i));
+    }
+    // The band is the baseline as it stands (the EWMA state is not kept per past point).
+    const mean = this.baselines.mean[slot] as number;
+    const std = Math.max(
+      Math.sqrt(this.baselines.variance[slot] as number),
+      this.options.baseline.minStdRatio * Math.abs(mean),
+      this.options.baseline.minStdAbs,
+    );
+    const half = this.options.baseline.bandSigmas * std;
+    const warm = (this.baselines.count[slot] as number) >= this.options.baseline.warmupSamples;
+    const stored = forecast.engine.forecastOf(slot);
+    const spec = forecast.engine.model?.info.spec;
+    let forecastView: SeriesView['forecast'] = null;
+    if (stored !== undefined && spec !== undefined) {
+      const q = spec.quantiles.length;
+      const steps = stored.values.length / q;
+      forecastView = {
+        madeAtMs: stored.originTsMs,
+        modelVersion: stored.modelVersion,
+        quantiles: spec.quantiles,
+        tsMs: Array.from({ length: steps }, (_, h) => stored.originTsMs + (h + 1) * stored.stepMs),
+        values: spec.quantiles.map((_, qi) =>
+          Array.from({ length: steps }, (_, h) => stored.values[h * q + qi] as number),
+        ),
+      };
+    }
+    return {
+      series: key,
+      stepMs,
+      actuals: {
+        tsMs,
+        values,
+        mean: values.map(() => (warm ? mean : null)),
+        lower: values.map(() => (warm ? mean - half : null)),
+        upper: values.map(() => (warm ? mean + half : null)),
+      },
+      forecast: forecastView,
+      policies: (this.policiesOfSlot[slot] ?? NO_POLICIES).map((index) => {
+        const policy = this.options.policies[index] as PipelinePolicy;
+        const seen = this.breachViews.get(index)?.get(slot);
+        return {
+          name: policy.name,
+          threshold: policy.threshold,
+          direction: policy.direction,
+          probability:
+            seen === undefined || Number.isNaN(seen.probability) ? null : seen.probability,
+          etaMs: seen?.etaMs ?? null,
+        };
+      }),
+    };
+  }
+
   private matchPolicies(sample: MetricSample): readonly number[] {
     const candidates = this.policiesByMetric.get(sample.name);
     if (candidates === undefined) return NO_POLICIES;
@@ -282,4 +671,22 @@ export class Processor {
     );
     return matched.length === 0 ? NO_POLICIES : matched;
   }
+}
+
+/** A forecast value waiting for the actual of its time. */
+interface PendingScore {
+  readonly targetTsMs: number;
+  readonly stepMs: number;
+  readonly median: number;
+  readonly upper: number;
+  readonly naive: number;
+}
+
+/** Index of the median (or the quantile closest to it). */
+function medianIndex(quantiles: readonly number[]): number {
+  let best = 0;
+  quantiles.forEach((level, i) => {
+    if (Math.abs(level - 0.5) < Math.abs((quantiles[best] as number) - 0.5)) best = i;
+  });
+  return best;
 }

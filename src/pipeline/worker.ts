@@ -13,6 +13,7 @@ import type { Logger } from '../observability/logger.js';
 import type { WorkerMetrics } from '../observability/metrics.js';
 import type { Clock } from './clock.js';
 import type { Fire } from '../dispatch/envelope.js';
+import type { LatestViews } from './latestViews.js';
 import type { BatchProcessor, ProcessedBatch } from './batchProcessor.js';
 
 /** Backoff of writes to an unavailable sink: exponential from `initialMs`, capped. */
@@ -35,6 +36,8 @@ export interface WorkerDeps {
   readonly maxInFlightBatches: number;
   /** On stop, how long batches waiting on an unavailable sink get before being abandoned. */
   readonly shutdownGraceMs: number;
+  /** Where the newest inspection views go (the HTTP endpoint reads them). */
+  readonly views?: LatestViews;
 }
 
 /**
@@ -175,6 +178,108 @@ export class Worker {
     return 'commit';
   }
 
+  private modelVersion: string | null | undefined;
+  private modelError: string | null | undefined;
+
+  /** Forecast metrics, model status changes, fallback transitions, inspection views. */
+  private recordForecast(result: ProcessedBatch): void {
+    const { metrics, log } = this.deps;
+    const model = result.model;
+    if (model !== undefined) {
+      metrics.modelLoaded.set(model.version === null ? 0 : 1);
+      if (model.version !== this.modelVersion) {
+        this.modelVersion = model.version;
+        metrics.modelInfo.reset();
+        if (model.version !== null) {
+          metrics.modelInfo.set({ version: model.version, backend: model.backend ?? 'unknown' }, 1);
+          log.info(
+            { event: 'model_loaded', version: model.version, backend: model.backend },
+            `forecasting with model ${model.version} on the ${model.backend} backend`,
+          );
+        }
+      }
+      if (model.error !== this.modelError) {
+        this.modelError = model.error;
+        if (model.error !== null) {
+          log.warn(
+            { event: 'model_unavailable', error: model.error, running: model.version },
+            model.version === null
+              ? `no forecasting model (${model.error}): scoring on baselines only, reactive triggers only`
+              : `keeping model ${model.version}: ${model.error}`,
+          );
+        }
+      }
+    }
+    const report = result.forecast;
+    if (report === undefined) return;
+    const { round } = report;
+    if (round.forecasts > 0) {
+      metrics.forecasts.inc(round.forecasts);
+      const perBatchSeconds = round.inferenceMs / 1000 / Math.max(1, round.batches);
+      for (let b = 0; b < round.batches; b++) {
+        metrics.inferenceSeconds.observe(perBatchSeconds);
+        metrics.inferenceBatchSize.observe(round.forecasts / round.batches);
+      }
+    }
+    metrics.forecastDeferred.set(round.deferred);
+    for (const family of report.quality) {
+      if (Number.isFinite(family.ratio))
+        metrics.qualityRatio.set({ family: family.family }, family.ratio);
+      if (Number.isFinite(family.upperCoverage)) {
+        metrics.qualityCoverage.set({ family: family.family }, family.upperCoverage);
+      }
+      metrics.predictiveFallback.set({ family: family.family }, family.fallback ? 1 : 0);
+    }
+    for (const { family, transition } of report.transitions) {
+      log.warn(
+        {
+          event:
+            transition === 'entered' ? 'predictive_fallback_entered' : 'predictive_fallback_left',
+          family,
+        },
+        transition === 'entered'
+          ? `forecasts of ${family} do worse than naive: its predictive triggers fall back to reactive`
+          : `forecasts of ${family} beat naive again: predictive triggers back on`,
+      );
+    }
+    // Bounded cardinality: only the configured and top-K at-risk series become labels.
+    metrics.forecast.reset();
+    metrics.breachProbability.reset();
+    metrics.timeToBreach.reset();
+    for (const view of report.views) {
+      const forecast = view.forecast;
+      if (forecast !== null) {
+        forecast.quantiles.forEach((quantile, q) => {
+          forecast.tsMs.forEach((tsMs, h) => {
+            metrics.forecast.set(
+              {
+                series: view.series,
+                horizon_seconds: String(Math.round((tsMs - forecast.madeAtMs) / 1000)),
+                quantile: String(quantile),
+              },
+              forecast.values[q]?.[h] ?? NaN,
+            );
+          });
+        });
+      }
+      for (const policy of view.policies) {
+        if (policy.probability !== null) {
+          metrics.breachProbability.set(
+            { policy: policy.name, series: view.series },
+            policy.probability,
+          );
+        }
+        if (policy.etaMs !== null) {
+          metrics.timeToBreach.set(
+            { policy: policy.name, series: view.series },
+            policy.etaMs / 1000,
+          );
+        }
+      }
+    }
+    this.deps.views?.update(report.list, report.views);
+  }
+
   private abandon(): BatchVerdict {
     this.abandoned = true;
     return 'abandon';
@@ -277,6 +382,7 @@ export class Worker {
         'message dead-lettered',
       );
     }
+    this.recordForecast(result);
     for (const fire of result.fires) {
       if (fire.forecastOnly !== true) continue;
       metrics.fires.inc({ policy: fire.policy, status: 'forecast_only' });

@@ -92,6 +92,12 @@ export class BreachTracker {
     if (current === undefined || untilMs > current) this.cooldownUntilMs.set(targetKey, untilMs);
   }
 
+  /** True when `targetKey` may not fire at event time `tsMs`. */
+  isCoolingDown(targetKey: string, tsMs: number): boolean {
+    const untilMs = this.cooldownUntilMs.get(targetKey);
+    return untilMs !== undefined && tsMs < untilMs;
+  }
+
   /** Ends any breach of `slot` (staleness marker, or the slot was evicted). */
   forget(slot: number): void {
     this.breaches.delete(slot);

@@ -10,6 +10,7 @@ import {
   HealingPolicySchema,
   PolicyDocumentSchema,
   PolicyFileSchema,
+  PredictSchema,
   TargetSchema,
   TriggerSchema,
   type Policy,
@@ -278,6 +279,7 @@ const KNOWN_KEYS = {
   policy: Object.keys(HealingPolicySchema.in.shape),
   trigger: Object.keys(TriggerSchema.in.shape),
   target: Object.keys(TargetSchema.shape),
+  predict: Object.keys(PredictSchema.in.shape),
   action: ['type', 'parameters'],
   document: Object.keys(PolicyDocumentSchema.shape),
 };
@@ -286,6 +288,7 @@ function knownKeysAt(segments: readonly PropertyKey[], data: unknown): readonly 
   const last = segments.at(-1);
   if (last === 'trigger') return KNOWN_KEYS.trigger;
   if (last === 'target') return KNOWN_KEYS.target;
+  if (last === 'predict' && segments.at(-2) === 'trigger') return KNOWN_KEYS.predict;
   if (typeof last === 'number' && segments.at(-2) === 'actions') return KNOWN_KEYS.action;
   if (segments.length === 0 && !Array.isArray(data)) {
     return [...KNOWN_KEYS.policy, ...KNOWN_KEYS.document];

@@ -3,14 +3,17 @@
  *
  * A policy says "when `trigger.metric` (restricted to the series matching
  * `trigger.selector`) stays above/below `trigger.threshold` for `trigger.duration`, run
- * `actions` against `target`, then stay quiet for `cooldown`". The product's seed format
+ * `actions` against `target`, then stay quiet for `cooldown`". With `trigger.predict` it may
+ * also act *before* the breach, when a forecast makes it likely soon enough (see
+ * `PredictSchema`, `leadTime`, `forecastOnly`). The product's seed format
  * (`trigger`, `actions`, `cooldown`) loads unchanged; every extension is optional with a
  * default, and unknown keys are errors so that typos such as `treshold` cannot silently
  * disable a policy. `parameters` stays free-form because it is forwarded to executors.
  *
  * `HealingPolicySchema` parses one policy into its normalised form (`Policy`): durations in
  * milliseconds, direction and inclusiveness resolved, selector regexes compiled, scale
- * parameters reduced to one `ScaleSpec`. `PolicyFileSchema` parses a whole file.
+ * parameters reduced to one `ScaleSpec`, predictive settings resolved with their defaults.
+ * `PolicyFileSchema` parses a whole file.
  */
 import { z } from 'zod';
 import { DurationMs } from '../config/duration.js';
@@ -122,6 +125,51 @@ export const SelectorSchema = z
   });
 
 /**
+ * Lowest `trigger.predict.probability` accepted without a warning: below it the policy acts on
+ * breaches the forecast itself considers less likely than not.
+ */
+export const PREDICT_PROBABILITY_WARN_BELOW = 0.5;
+
+/**
+ * `trigger.predict`: act on a forecast breach. The policy fires ahead of the breach when the
+ * forecast puts the probability of crossing the threshold within `horizon` at `probability`
+ * or more, and the expected breach is near enough that the target needs to start now to be
+ * ready (`leadTime`, on the policy). `trigger.duration` applies to actual breaches only: a
+ * quantile forecast says how likely each future step is to breach, not how long a breach
+ * would last.
+ */
+export const PredictSchema = z
+  .strictObject({
+    /** How far ahead to look; the model's own horizon may be shorter and then limits it. */
+    horizon: DurationMs,
+    /** Minimum probability, in (0, 1], of a breach within the horizon. */
+    probability: z.number(),
+  })
+  .transform((p, ctx) => {
+    if (p.horizon <= 0) {
+      // No digits in the message, so the error formatter appends the value as written.
+      ctx.addIssue({ code: 'custom', path: ['horizon'], message: 'must be longer than zero' });
+    }
+    if (!(p.probability > 0 && p.probability <= 1)) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['probability'],
+        message: `must be a probability greater than 0 and at most 1 (e.g. 0.8), got ${show(p.probability)}`,
+        params: VALUE_SHOWN,
+      });
+    }
+    return {
+      /** Milliseconds ahead that a forecast breach may trigger the policy; > 0. */
+      horizonMs: p.horizon,
+      /** Fire when P(breach within the horizon) >= this; in (0, 1]. */
+      probability: p.probability,
+    };
+  });
+
+/** The normalised `trigger.predict`. */
+export type PredictSpec = z.output<typeof PredictSchema>;
+
+/**
  * Trigger: the condition on one metric. `direction` (`above`, default, or `below`) and
  * `operator` (`>`, `>=`, `<`, `<=`) are two spellings of the same thing; give at most one.
  * `direction` is strict, like the seed's "> 80".
@@ -140,6 +188,8 @@ export const TriggerSchema = z
     duration: DurationMs,
     /** A gap between breaching samples longer than this resets the breach. */
     maxGap: DurationMs.optional(),
+    /** Also act on forecast breaches (see `PredictSchema`). */
+    predict: PredictSchema.optional(),
   })
   .transform((t, ctx) => {
     if (t.direction !== undefined && t.operator !== undefined) {
@@ -177,6 +227,8 @@ export const TriggerSchema = z
           Math.max(t.duration, DEFAULT_MAX_GAP_BOUNDS_MS.min),
           DEFAULT_MAX_GAP_BOUNDS_MS.max,
         ),
+      /** Predictive triggering; `undefined` for a purely reactive policy. */
+      predict: t.predict,
     };
   });
 
@@ -414,10 +466,22 @@ export const HealingPolicySchema = z
     actions: z.array(ActionSchema).min(1),
     /** Quiet period after the policy fired for a target. */
     cooldown: DurationMs.optional(),
+    /**
+     * How long the target needs after an action before it helps (e.g. a pod's start-up):
+     * a predictive fire comes at least this long before the expected breach. Default 0.
+     */
+    leadTime: DurationMs.optional(),
+    /**
+     * Dry run for predictive fires: record (log, count) what the policy would have done ahead
+     * of a breach without enqueuing the actions. Reactive fires are unaffected. Default false.
+     */
+    forecastOnly: z.boolean().optional(),
   })
-  .transform((policy) => {
+  .transform((policy, ctx) => {
     const warnings: string[] = [];
     const { trigger } = policy;
+    const { predict } = trigger;
+    const leadTimeMs = policy.leadTime ?? 0;
     if (policy.target === undefined) {
       warnings.push(
         `target: none given, so actions go to ${DEFAULT_TARGET.kind} "${DEFAULT_TARGET.name}"; set target.name (it may use {{label}} placeholders)`,
@@ -427,6 +491,8 @@ export const HealingPolicySchema = z
     for (const [path, ms] of [
       ['trigger.duration', trigger.durationMs],
       ['cooldown', cooldownMs],
+      ['trigger.predict.horizon', predict?.horizonMs ?? 0],
+      ['leadTime', leadTimeMs],
     ] as const) {
       if (ms > 0 && ms < 1000) {
         warnings.push(
@@ -436,6 +502,40 @@ export const HealingPolicySchema = z
     }
     if (cooldownMs === 0) {
       warnings.push('cooldown: 0, so the policy fires again on every qualifying sample');
+    }
+    if (predict === undefined) {
+      if (policy.leadTime !== undefined) {
+        warnings.push('leadTime: has no effect without trigger.predict');
+      }
+      if (policy.forecastOnly === true) {
+        warnings.push(
+          'forecastOnly: has no effect without trigger.predict (it applies to predictive fires only)',
+        );
+      }
+    } else {
+      if (leadTimeMs > predict.horizonMs) {
+        ctx.addIssue({
+          code: 'custom',
+          path: ['leadTime'],
+          message:
+            `lead time ${formatMs(leadTimeMs)} is longer than trigger.predict.horizon ` +
+            `${formatMs(predict.horizonMs)}: a breach would be foreseen too late to have the ` +
+            'target ready; lengthen the horizon or shorten the lead time',
+          params: VALUE_SHOWN,
+        });
+      }
+      if (predict.probability < PREDICT_PROBABILITY_WARN_BELOW) {
+        warnings.push(
+          `trigger.predict.probability: ${predict.probability} acts on breaches the forecast finds less likely than not; expect false alarms`,
+        );
+      }
+      if (cooldownMs < leadTimeMs) {
+        // The cooldown is what keeps the reactive path quiet while a predictive action is
+        // still taking effect; shorter than the lead time, both may act on one breach.
+        warnings.push(
+          `cooldown: ${formatMs(cooldownMs)} is shorter than leadTime ${formatMs(leadTimeMs)}, so the policy may act again before its first action has taken effect`,
+        );
+      }
     }
     policy.actions.forEach((action, index) => {
       if (action.type !== 'scale') return;
@@ -466,10 +566,44 @@ export const HealingPolicySchema = z
       actions: policy.actions,
       /** Milliseconds after firing for a target before the policy may fire for it again. */
       cooldownMs,
+      /**
+       * Milliseconds the target needs to be ready after an action (>= 0, <= the predict
+       * horizon); a predictive fire happens when the expected breach is this close (plus one
+       * step). 0 for reactive policies.
+       */
+      leadTimeMs,
+      /** True: predictive fires are recorded but their actions not enqueued (dry run). */
+      forecastOnly: policy.forecastOnly ?? false,
       /** Human-readable notes about suspicious but valid settings, each prefixed by its path. */
       warnings,
     };
   });
+
+const FORMAT_UNITS: readonly (readonly [string, number])[] = [
+  ['d', 86_400_000],
+  ['h', 3_600_000],
+  ['m', 60_000],
+  ['s', 1_000],
+  ['ms', 1],
+];
+
+/**
+ * Milliseconds as a `1h30m`-style string for messages. The same rendering as the CLI's
+ * `formatDuration`, which the policy core cannot import (the CLI depends on adapters).
+ */
+function formatMs(ms: number): string {
+  if (ms === 0) return '0s';
+  let rest = ms;
+  let text = '';
+  for (const [unit, size] of FORMAT_UNITS) {
+    const count = Math.floor(rest / size);
+    if (count > 0) {
+      text += `${count}${unit}`;
+      rest -= count * size;
+    }
+  }
+  return rest > 0 ? `${ms}ms` : text;
+}
 
 /** A policy as written (the seed's `HealingPolicy` is assignable to it). */
 export type HealingPolicy = z.input<typeof HealingPolicySchema>;

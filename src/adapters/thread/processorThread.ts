@@ -1,33 +1,46 @@
-// Entry of the processor thread: the pure core (decode, baselines, policies) on its own core,
-// fed packed batches by ThreadBatchProcessor. Messages are handled strictly in order.
+// Entry of the processor thread: the pure core (decode, baselines, policies, forecasts) on its
+// own core, fed packed batches by ThreadBatchProcessor. Messages are handled strictly in
+// order; a model (re)load runs alongside and is swapped in between two batches.
 import { parentPort, workerData } from 'node:worker_threads';
+import { processedBatch } from '../../pipeline/batchProcessor.js';
+import { createForecastStage } from '../../pipeline/forecastStage.js';
 import { toPipelinePolicy } from '../../pipeline/pipelinePolicy.js';
 import { Processor } from '../../pipeline/processor.js';
+import { ModelRuntime } from '../tfjs/modelRuntime.js';
 import { unpackRecords, type FromThread, type ThreadInit, type ToThread } from './protocol.js';
 
 const port = parentPort;
 if (port === null) throw new Error('processorThread must run in a worker thread');
 const init = workerData as ThreadInit;
-const core = new Processor({ ...init.settings, policies: init.policies.map(toPipelinePolicy) });
+const stage =
+  init.forecast === undefined
+    ? undefined
+    : createForecastStage(init.forecast.settings, init.settings.maxSeries, () => performance.now());
+const models =
+  stage === undefined || init.forecast === undefined
+    ? undefined
+    : new ModelRuntime(stage.engine, init.forecast.modelsRoot);
+const core = new Processor({
+  ...init.settings,
+  policies: init.policies.map(toPipelinePolicy),
+  ...(stage === undefined ? {} : { forecast: stage }),
+});
 
 port.on('message', (message: ToThread) => {
   if (message.kind === 'sync') {
     core.syncCooldown(message.policy, message.cooldownKey, message.lastFiredAtMs);
     return;
   }
+  if (message.kind === 'reload') {
+    void models?.reload();
+    return;
+  }
   let reply: FromThread;
   try {
-    const { fires, deadLetters, stats } = core.processBatch(unpackRecords(message), message.nowMs);
     reply = {
       kind: 'result',
       id: message.id,
-      result: {
-        fires,
-        deadLetters,
-        stats,
-        liveSeries: core.liveSeries,
-        breaching: [...core.breachingSeries()],
-      },
+      result: processedBatch(core, unpackRecords(message), message.nowMs, models?.status),
     };
   } catch (error) {
     reply = {
@@ -38,4 +51,6 @@ port.on('message', (message: ToThread) => {
   }
   port.postMessage(reply);
 });
+// Ready as soon as the core is built; the first model load finishes in the background.
+void models?.reload();
 port.postMessage({ kind: 'ready' } satisfies FromThread);

@@ -2,11 +2,14 @@ import type { SourceRecord } from '../../ingest/source.js';
 import type { ProcessedBatch } from '../../pipeline/batchProcessor.js';
 import type { Policy } from '../../policy/schema.js';
 import type { ProcessorSettings } from '../../pipeline/processor.js';
+import type { ForecastStageSettings } from '../../pipeline/forecastStage.js';
 
 /** What the processor thread is started with (structured-cloneable: policies are plain data). */
 export interface ThreadInit {
   readonly policies: readonly Policy[];
   readonly settings: ProcessorSettings;
+  /** Forecasting stage settings and where the models are; absent: forecasting off. */
+  readonly forecast?: { readonly settings: ForecastStageSettings; readonly modelsRoot: string };
 }
 
 /** Main → thread. */
@@ -27,7 +30,8 @@ export type ToThread =
       readonly policy: string;
       readonly cooldownKey: string;
       readonly lastFiredAtMs: number;
-    };
+    }
+  | { readonly kind: 'reload' };
 
 /** Thread → main. */
 export type FromThread =

@@ -79,6 +79,11 @@ export class ThreadBatchProcessor implements BatchProcessor {
     this.thread.postMessage(message);
   }
 
+  reloadModel(): void {
+    if (this.failure) return;
+    this.thread.postMessage({ kind: 'reload' } satisfies ToThread);
+  }
+
   async close(): Promise<void> {
     this.failure ??= new Error('processor thread closed');
     await this.thread.terminate();

@@ -44,11 +44,12 @@ describe('policy validate, text output', () => {
     {
       file: 'src/demo/example-policies.yaml',
       lines: [
-        'src/demo/example-policies.yaml: valid, 4 policies',
-        '  api-cpu-scale-out: when cpu_utilization{service=~"api-.*",env!="dev"} > 80 for 5m: scale +2 (min 2, max 10) on deployment "{{service}}" in namespace "{{namespace}}"; cooldown 10m',
+        'src/demo/example-policies.yaml: valid, 5 policies',
+        '  api-cpu-scale-out: when cpu_utilization{service=~"api-.*",env!="dev"} > 80 for 5m: scale +2 (min 2, max 10) on deployment "{{service}}" in namespace "{{namespace}}"; cooldown 10m; predicts 10m ahead at p≥0.8, lead time 3m',
         '  checkout-error-rollback: when http_error_ratio{service="checkout"} >= 0.05 for 2m: rollback on deployment "checkout" in namespace "shop"; cooldown 30m',
         '  payments-down-restart: when up{job=~"payments|ledger"} < 1 for 1m: restart {"strategy":"rolling"} on service "{{job}}"; cooldown 15m',
         '  queue-backlog-burst (disabled): when queue_depth{queue="orders"} > 1000 on the first sample: scale +3 (max 20) on deployment "order-workers"; cooldown 5m',
+        '  order-workers-headroom-trial: when worker_idle_ratio{queue="orders"} < 0.1 for 2m: scale +2 (max 20) on deployment "order-workers"; cooldown 10m; predicts 15m ahead at p≥0.9, lead time 4m, forecast only (predictive actions not enqueued)',
       ],
       warnings: [],
     },
@@ -136,7 +137,7 @@ describe('policy validate --json', () => {
       policies: { name: string; trigger: Record<string, unknown>; cooldownMs: number }[];
     };
     expect(out.valid).toBe(true);
-    expect(out.policies.map((p) => p.name)).toHaveLength(4);
+    expect(out.policies.map((p) => p.name)).toHaveLength(5);
     expect(out.policies[0]).toMatchObject({
       name: 'api-cpu-scale-out',
       trigger: {
@@ -149,6 +150,7 @@ describe('policy validate --json', () => {
         inclusive: false,
         durationMs: 300_000,
         maxGapMs: 120_000,
+        predict: { horizonMs: 600_000, probability: 0.8 },
       },
       target: { kind: 'deployment', name: '{{service}}', namespace: '{{namespace}}' },
       actions: [
@@ -158,6 +160,8 @@ describe('policy validate --json', () => {
         },
       ],
       cooldownMs: 600_000,
+      leadTimeMs: 180_000,
+      forecastOnly: false,
       warnings: [],
     });
     // Compiled regexes are not data: only op and value are printed.

@@ -33,6 +33,8 @@ const cpuPolicy: PipelinePolicy = {
   matches: () => true,
   resolveTarget: () => ({ kind: 'service', name: 'web' }),
   actions: [{ type: 'restart', parameters: {}, scale: undefined }],
+  predict: undefined,
+  forecastOnly: false,
 };
 
 /** An action sink that is "down" for the first `failures` calls. */

@@ -108,7 +108,7 @@ describe('the seed example in every spelling', () => {
     const issues = issuesOf(`trigger: { metric: m, threshold: 1, duration: 1m, replicas: +2 }
 actions: [{ type: restart }]`);
     expect(issues.map((i) => i.text)).toEqual([
-      'p.yaml:1:51: trigger.replicas: unknown key (allowed: metric, selector, threshold, direction, operator, duration, maxGap)',
+      'p.yaml:1:51: trigger.replicas: unknown key (allowed: metric, selector, threshold, direction, operator, duration, maxGap, predict)',
     ]);
     expect(issues[0]?.value).toBe(2);
   });
@@ -400,6 +400,7 @@ describe('the example files', () => {
         'checkout-error-rollback',
         'payments-down-restart',
         'queue-backlog-burst',
+        'order-workers-headroom-trial',
       ],
     },
     {

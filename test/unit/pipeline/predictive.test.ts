@@ -1,0 +1,161 @@
+import { describe, expect, it } from 'vitest';
+import { BaselineConfigSchema } from '../../../src/baseline/ewma.js';
+import { ForecastEngine } from '../../../src/forecast/engine.js';
+import { DEFAULT_DECODE_LIMITS } from '../../../src/ingest/limits.js';
+import type { SourceRecord } from '../../../src/ingest/source.js';
+import { toPipelinePolicy } from '../../../src/pipeline/pipelinePolicy.js';
+import { Processor, type ForecastStage } from '../../../src/pipeline/processor.js';
+import { parsePolicies } from '../../../src/policy/load.js';
+import { ForecastQualityTracker } from '../../../src/predict/forecastQuality.js';
+import { jsonMessage } from '../../helpers/fakes.js';
+import { TrendForecaster } from '../../helpers/fakeForecaster.js';
+
+const T0 = 1_700_000_000_000;
+const MIN = 60_000;
+const NOW = T0 + 86_400_000;
+
+function policyYaml(extra = ''): string {
+  return `
+- name: cpu-predict
+  trigger:
+    metric: cpu
+    threshold: 80
+    duration: 2m
+    predict: { horizon: 10m, probability: 0.8 }
+  leadTime: 3m
+  target: { kind: deployment, name: '{{app}}' }
+  actions: [{ type: scale, parameters: { replicas: '+2', max: 10 } }]
+  cooldown: 30m
+${extra}`;
+}
+
+function makeProcessor(yaml = policyYaml(), stage: Partial<ForecastStage> = {}) {
+  const engine = new ForecastEngine({
+    capacity: 100,
+    budgetMs: 1_000,
+    maxBatch: 64,
+    monotonicMs: () => 0,
+  });
+  const model = new TrendForecaster();
+  engine.setForecaster(model);
+  const forecast: ForecastStage = {
+    engine,
+    quality: new ForecastQualityTracker({
+      fallbackAfterMs: 10 * MIN,
+      windowPoints: 50,
+      minPoints: 10,
+    }),
+    forecastOnly: false,
+    inspectSeries: [],
+    topK: 5,
+    qualityHorizonSteps: 4,
+    ...stage,
+  };
+  const processor = new Processor({
+    policies: parsePolicies(yaml, 'test.yaml').map(toPipelinePolicy),
+    baseline: BaselineConfigSchema.parse({ warmupSamples: 5 }),
+    maxSeries: 100,
+    format: 'auto',
+    limits: DEFAULT_DECODE_LIMITS,
+    forecast,
+  });
+  return { processor, model, forecast };
+}
+
+let offset = 0;
+function rec(minute: number, value: number, app = 'web'): SourceRecord {
+  return {
+    topic: 'm',
+    partition: 0,
+    offset: String(offset++),
+    key: null,
+    value: jsonMessage('cpu', { app }, T0 + minute * MIN, value),
+    timestampMs: 0,
+  };
+}
+
+/** 64 flat minutes around 40, then a ramp of +2/min: reaches 80 at minute 84. */
+function rampValue(minute: number): number {
+  return minute < 64 ? 40 + (minute % 2) : 40 + 2 * (minute - 63);
+}
+
+describe('predictive policies in the processor', () => {
+  it('fires before the first actual breach, lead time in the evidence, one tensor per round', () => {
+    const { processor, model } = makeProcessor();
+    const fired: {
+      minute: number;
+      fire: ReturnType<Processor['processBatch']>['fires'][number];
+    }[] = [];
+    for (let minute = 0; minute < 100; minute++) {
+      const { fires } = processor.processBatch([rec(minute, rampValue(minute))], NOW);
+      for (const fire of fires) fired.push({ minute, fire });
+    }
+    const firstBreachMinute = 84; // 40 + 2·(84 − 63) = 82 > 80 (83 gives 80, not above)
+    expect(fired.length).toBeGreaterThanOrEqual(1);
+    const first = fired[0];
+    expect(first?.fire.actions[0]?.trigger).toBe('predictive');
+    expect(first?.minute).toBeLessThan(firstBreachMinute);
+    const prediction = first?.fire.actions[0]?.evidence.prediction;
+    expect(prediction?.leadTimeMs).toBe(3 * MIN);
+    expect(prediction?.probability).toBeGreaterThanOrEqual(0.8);
+    // Fired early enough: the predicted breach is at most lead time + one step away ...
+    expect(prediction?.etaMs).toBeLessThanOrEqual(4 * MIN);
+    // ... and the actual breach came no sooner than the lead time after the action.
+    expect(firstBreachMinute - (first?.minute ?? 0)).toBeGreaterThanOrEqual(3);
+    // The reactive path does not fire again for the same breach within the cooldown.
+    expect(fired.filter((f) => f.fire.actions[0]?.trigger === 'reactive')).toEqual([]);
+    // One inference call per batch that had a full window to forecast (never per message).
+    expect(model.calls).toBe(100 - 63);
+  });
+
+  it('marks fires of a forecast-only policy and keeps the reactive path', () => {
+    const { processor } = makeProcessor(
+      policyYaml().replace('leadTime: 3m', 'leadTime: 3m\n  forecastOnly: true'),
+    );
+    const fires = [];
+    for (let minute = 0; minute < 100; minute++) {
+      fires.push(...processor.processBatch([rec(minute, rampValue(minute))], NOW).fires);
+    }
+    expect(fires[0]?.forecastOnly).toBe(true);
+    expect(fires[0]?.actions[0]?.trigger).toBe('predictive');
+  });
+
+  it('falls back to reactive triggers for a family whose forecasts do worse than naive', () => {
+    // A model biased by +3σ on a flat, noisy series: always worse than "no change".
+    const { processor, forecast, model } = makeProcessor();
+    model.bias = 3;
+    let fired = 0;
+    for (let minute = 0; minute < 200; minute++) {
+      const noise = ((minute * 7919) % 13) / 13 - 0.5;
+      fired += processor.processBatch([rec(minute, 50 + noise)], NOW).fires.length;
+    }
+    expect(forecast.quality.stats('cpu')?.ratio).toBeGreaterThan(1);
+    expect(forecast.quality.isFallback('cpu')).toBe(true);
+    // Then a real breach: only the reactive path may act for this family.
+    const fires = [];
+    for (let minute = 200; minute < 210; minute++) {
+      fires.push(...processor.processBatch([rec(minute, 95)], NOW).fires);
+    }
+    expect(fired).toBe(0);
+    expect(fires.map((f) => f.actions[0]?.trigger)).toEqual(['reactive']);
+  });
+
+  it('reports views of the configured and at-risk series', () => {
+    const { processor } = makeProcessor(policyYaml(), { inspectSeries: ['cpu{app="db"}'] });
+    let report;
+    for (let minute = 0; minute < 80; minute++) {
+      report = processor.processBatch(
+        [rec(minute, rampValue(minute)), rec(minute, 30, 'db')],
+        NOW,
+      ).forecast;
+    }
+    expect(report?.list.map((e) => [e.series, e.reason])).toEqual([
+      ['cpu{app="db"}', 'configured'],
+      ['cpu{app="web"}', 'at_risk'],
+    ]);
+    const web = report?.views.find((v) => v.series === 'cpu{app="web"}');
+    expect(web?.actuals.values).toHaveLength(64);
+    expect(web?.forecast?.values).toHaveLength(3);
+    expect(web?.policies[0]?.probability).toBeGreaterThan(0.5);
+  });
+});
