@@ -20,6 +20,8 @@ import { ModelManifestSchema, type ModelManifest } from '../forecast/manifest.js
  * the old version or the new one, never a torn file. `current.json` is a plain file rather
  * than a symlink so that git, archives and every OS treat it alike.
  */
+
+/** The model's topology and weight manifest (tfjs-node's name). */
 export const MODEL_JSON = 'model.json';
 /** The weights file named by model.json's `weightsManifest` (tfjs-node's name). */
 export const WEIGHTS_BIN = 'weights.bin';

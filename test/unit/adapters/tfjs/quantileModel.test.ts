@@ -1,3 +1,4 @@
+import type { Tensor } from '@tensorflow/tfjs';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { initTfjs, type Tf } from '../../../../src/adapters/tfjs/backend.js';
 import {
@@ -65,6 +66,36 @@ describe('buildQuantileModel + TfjsForecaster', () => {
       }
       f.dispose();
     }
+  });
+
+  it('keeps the meaning of saved models: anchor at the quantile nearest 0.5, softplus gaps', () => {
+    // The reference formula in plain JS, from the raw Dense outputs: a change to the layer's
+    // arithmetic would silently change what every saved model forecasts.
+    const spec: FeatureSpec = { ...TINY_SPEC, quantiles: [0.05, 0.2, 0.45, 0.7, 0.9] };
+    const model = buildQuantileModel(tf, spec, [16], 8);
+    const raw = tf.model({ inputs: model.inputs, outputs: model.getLayer('raw_quantiles').output });
+    const count = 20;
+    const x = tf.tensor2d(seededValues(count * inputLength(spec), 4, 5), [
+      count,
+      inputLength(spec),
+    ]);
+    const rawValues = tf.tidy(() => (raw.predict(x) as Tensor).dataSync());
+    const ordered = tf.tidy(() => (model.predict(x) as Tensor).dataSync());
+    const softplus = (v: number): number => Math.log1p(Math.exp(-Math.abs(v))) + Math.max(v, 0);
+    const q = spec.quantiles.length;
+    const m = 2; // 0.45 is nearest 0.5
+    for (let row = 0; row < rawValues.length; row += q) {
+      const expected = new Array<number>(q);
+      expected[m] = rawValues[row + m]!;
+      for (let j = m + 1; j < q; j++)
+        expected[j] = expected[j - 1]! + softplus(rawValues[row + j]!);
+      for (let j = m - 1; j >= 0; j--)
+        expected[j] = expected[j + 1]! - softplus(rawValues[row + j]!);
+      expected.forEach((value, j) => expect(ordered[row + j]).toBeCloseTo(value, 5));
+      expect(ordered[row + m]).toBe(rawValues[row + m]);
+    }
+    x.dispose();
+    model.dispose();
   });
 
   it('is deterministic given the seed, and different seeds give different models', () => {
