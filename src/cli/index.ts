@@ -1,8 +1,10 @@
 import { Command, CommanderError, Option } from 'commander';
 import { HealcastError } from '../errors.js';
 import { VERSION } from '../main.js';
+import { forecast, type ForecastFlags } from './forecast.js';
 import { policyValidate } from './policyValidate.js';
 import { run, type RunFlags } from './run.js';
+import { train, type TrainFlags } from './train.js';
 
 /** Builds the `healcast` command tree (commander: parsing, help and errors for free). */
 export function buildProgram(): Command {
@@ -64,6 +66,114 @@ export function buildProgram(): Command {
         { stdout: (s) => process.stdout.write(s), stderr: (s) => process.stderr.write(s) },
         { json: options.json === true },
       );
+    });
+
+  program
+    .command('train')
+    .description(
+      'Train the forecasting model on traces (default ../shared/data/traces) or the metrics topic, ' +
+        'evaluate it against naive, seasonal naive and Holt-Winters, and promote it when it beats naive.',
+    )
+    .option('--data <paths...>', 'CSV/NDJSON trace files or folders (searched recursively)')
+    .option('--kafka-topic <topic>', 'train on the metric topic instead of files')
+    .option('--brokers <list>', 'Kafka brokers host:port,... (env KAFKA_BROKERS)')
+    .option(
+      '--since <when>',
+      'with --kafka-topic: how far back, a duration or a timestamp (default 14d)',
+    )
+    .option('--metrics <names>', 'with --kafka-topic: only these metric names (comma-separated)')
+    .option('--out <dir>', 'model registry root (default models)')
+    .option('--reports <dir>', 'report folder (default training)')
+    .option('--epochs <n>', 'most epochs (default 30; early stopping may end sooner)')
+    .option('--batch-size <n>', 'windows per gradient step (default 1024)')
+    .option('--learning-rate <x>', 'Adam learning rate (default 0.003)')
+    .option('--seed <n>', 'seed of weights, shuffling and subsampling (default 42)')
+    .option('--hidden <units>', 'hidden layer sizes (default 128,64)')
+    .option('--window <steps>', 'input window in steps (default 64)')
+    .option('--horizon <steps>', 'forecast horizon in steps (default 16)')
+    .option(
+      '--validation <ratio>',
+      'time-ordered tail of every series kept for evaluation (default 0.2)',
+    )
+    .option(
+      '--early-stopping <ratio>',
+      'tail of every training part that picks the epoch (default 0.1; 0 = none)',
+    )
+    .option('--patience <n>', 'epochs without improvement before stopping (default 5)')
+    .option('--stride <steps>', 'steps between training windows (default 1)')
+    .option(
+      '--max-windows <n>',
+      'most training windows, balanced over series, seeded (default 80000)',
+    )
+    .addOption(
+      new Option(
+        '--fill <policy>',
+        'fill of short gaps (default previous; NASA file: zero)',
+      ).choices(['zero', 'previous']),
+    )
+    .option(
+      '--max-gap <steps>',
+      'longest gap filled; longer gaps split a series (default 3; NASA file: 60)',
+    )
+    .option(
+      '--step <duration>',
+      'step of files without a time column (default: from the file name, e.g. _300s)',
+    )
+    .option(
+      '--start <timestamp>',
+      'time of the first row of files without a time column (default epoch 0)',
+    )
+    .option(
+      '--exclude-tail <ratio>',
+      'drop the last ratio of every series first (tuning without touching the validation part)',
+    )
+    .option(
+      '--time-features',
+      'add time-of-day / day-of-week inputs (off by default: traces without a time column have no real time of day)',
+    )
+    .addOption(
+      new Option('--backend <name>', 'TensorFlow.js backend').choices([
+        'tensorflow',
+        'wasm',
+        'cpu',
+      ]),
+    )
+    .option('--force', 'promote even when the model does not beat naive')
+    .action(async (flags: TrainFlags) => {
+      await train(flags, {
+        stdout: (s) => process.stdout.write(s),
+        stderr: (s) => process.stderr.write(s),
+      });
+      process.exitCode = 0;
+    });
+
+  program
+    .command('forecast')
+    .description(
+      'Replay a trace through a model and write its quantile forecasts for every step as JSON (for plots).',
+    )
+    .requiredOption('--trace <file>', 'CSV or NDJSON trace')
+    .option(
+      '--model <dir>',
+      'model registry root (its current model) or a model directory (default models)',
+    )
+    .option('--column <name>', 'the series to replay when the trace has several')
+    .option('--out <file>', 'output file (default stdout)')
+    .addOption(new Option('--fill <policy>', 'fill of short gaps').choices(['zero', 'previous']))
+    .option('--step <duration>', 'step of a file without a time column')
+    .option('--start <timestamp>', 'time of the first row of a file without a time column')
+    .addOption(
+      new Option('--backend <name>', 'TensorFlow.js backend').choices([
+        'tensorflow',
+        'wasm',
+        'cpu',
+      ]),
+    )
+    .action(async (flags: ForecastFlags) => {
+      process.exitCode = await forecast(flags, {
+        stdout: (s) => process.stdout.write(s),
+        stderr: (s) => process.stderr.write(s),
+      });
     });
   return program;
 }
