@@ -76,18 +76,18 @@ export interface RunningWorker {
 }
 
 /** The core on the main thread (embedded demo, one core), with its own model runtime. */
-function inlineProcessor(
+async function inlineProcessor(
   settings: ProcessorSettings,
   policies: readonly Policy[],
   forecast: ForecastStageSettings | undefined,
   modelsRoot: string,
-): InlineBatchProcessor {
+): Promise<InlineBatchProcessor> {
   const stage =
     forecast === undefined
       ? undefined
       : createForecastStage(forecast, settings.maxSeries, () => performance.now());
   const models = stage === undefined ? undefined : new ModelRuntime(stage.engine, modelsRoot);
-  void models?.reload();
+  await models?.reload();
   const core = new Processor({
     ...settings,
     policies: policies.map(toPipelinePolicy),
@@ -149,7 +149,7 @@ export async function startWorker(
           ? {}
           : { forecast: { settings: forecastSettings, modelsRoot } }),
       })
-    : Promise.resolve(inlineProcessor(settings, enabled, forecastSettings, modelsRoot));
+    : inlineProcessor(settings, enabled, forecastSettings, modelsRoot);
   processorReady.catch(() => undefined);
   log.info(
     { event: 'processing_configured', processing: onThread ? 'thread' : 'inline' },

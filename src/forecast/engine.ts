@@ -90,6 +90,13 @@ export class ForecastEngine {
     this.dirty.add(slot);
   }
 
+  /** True when the slot has a value not yet forecast (and a model could forecast it). */
+  isDue(slot: number): boolean {
+    return (
+      this.forecaster !== undefined && this.dirty.has(slot) && this.history?.isFull(slot) === true
+    );
+  }
+
   /** Forgets an evicted series. */
   evict(slot: number): void {
     this.history?.reset(slot);

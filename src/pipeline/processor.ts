@@ -260,6 +260,10 @@ export class Processor {
     if (!(sample.timestampMs <= stats.maxEventTimeMs)) stats.maxEventTimeMs = sample.timestampMs;
     const forecast = this.options.forecast;
     if (forecast !== undefined && policyIndices.length > 0) {
+      // A batch may hold several steps of a series (a backlog, a replay): forecast "on each
+      // step" means the step before this one must be forecast and decided on first. The round
+      // takes every series due at once, so a batch of many series still makes few tensors.
+      if (forecast.engine.isDue(slot)) this.forecastRound(forecast, nowMs, fires);
       this.scoreForecasts(forecast, slot, sample);
       forecast.engine.observe(slot, sample.value, sample.timestampMs);
       this.labelsOfSlot[slot] = sample.labels;
@@ -441,11 +445,36 @@ export class Processor {
    */
   private predict(forecast: ForecastStage, nowMs: number, fires: Fire[]): ForecastReport {
     const { engine, quality } = forecast;
-    const { slots, stats: round } = engine.runRound();
+    this.forecastRound(forecast, nowMs, fires);
+    const round = this.round;
+    this.round = { forecasts: 0, batches: 0, inferenceMs: 0, deferred: 0 };
     const model = engine.model;
-    const spec = model?.info.spec;
     const transitions = this.transitions;
     this.transitions = [];
+    const { views, list } = this.inspection(forecast);
+    return {
+      round,
+      modelVersion: model?.info.version ?? null,
+      views,
+      list,
+      quality: quality.allStats(),
+      transitions,
+    };
+  }
+
+  /** Figures of the forecasting rounds of the current batch. */
+  private round: ForecastRoundStats = { forecasts: 0, batches: 0, inferenceMs: 0, deferred: 0 };
+
+  /** One forecasting round: forecast the series that moved, let predictive policies decide. */
+  private forecastRound(forecast: ForecastStage, nowMs: number, fires: Fire[]): void {
+    const { engine } = forecast;
+    const { slots, stats } = engine.runRound();
+    this.round.forecasts += stats.forecasts;
+    this.round.batches += stats.batches;
+    this.round.inferenceMs += stats.inferenceMs;
+    this.round.deferred = stats.deferred;
+    const model = engine.model;
+    const spec = model?.info.spec;
     if (model !== undefined && spec !== undefined) {
       const q = spec.quantiles.length;
       const median = medianIndex(spec.quantiles);
@@ -466,15 +495,6 @@ export class Processor {
         this.decidePredictive(forecast, slot, stored, spec.quantiles, nowMs, fires);
       }
     }
-    const { views, list } = this.inspection(forecast);
-    return {
-      round,
-      modelVersion: model?.info.version ?? null,
-      views,
-      list,
-      quality: quality.allStats(),
-      transitions,
-    };
   }
 
   private decidePredictive(

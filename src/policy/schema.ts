@@ -125,10 +125,12 @@ export const SelectorSchema = z
   });
 
 /**
- * Lowest `trigger.predict.probability` accepted without a warning: below it the policy acts on
- * breaches the forecast itself considers less likely than not.
+ * Lowest `trigger.predict.probability` accepted without a warning: below it the policy acts
+ * when even the forecast's upper tail beyond p95 crosses the threshold, which on real data is
+ * mostly noise. (0.1, "the p90 crosses", is a normal choice: forecasts of infrastructure
+ * metrics are cautious about trends, see README.)
  */
-export const PREDICT_PROBABILITY_WARN_BELOW = 0.5;
+export const PREDICT_PROBABILITY_WARN_BELOW = 0.05;
 
 /**
  * `trigger.predict`: act on a forecast breach. The policy fires ahead of the breach when the
@@ -526,7 +528,7 @@ export const HealingPolicySchema = z
       }
       if (predict.probability < PREDICT_PROBABILITY_WARN_BELOW) {
         warnings.push(
-          `trigger.predict.probability: ${predict.probability} acts on breaches the forecast finds less likely than not; expect false alarms`,
+          `trigger.predict.probability: ${predict.probability} acts when only the far upper tail of the forecast crosses the threshold; expect false alarms`,
         );
       }
       if (cooldownMs < leadTimeMs) {

@@ -139,7 +139,7 @@ export async function scrape(port: number, metric: string): Promise<Map<string, 
   const out = new Map<string, number>();
   for (const line of text.split('\n')) {
     if (!line.startsWith(metric)) continue;
-    const match = /^([a-zA-Z_:][a-zA-Z0-9_:]*)(\{[^}]*\})?\s+(\S+)$/.exec(line);
+    const match = /^([a-zA-Z_:][a-zA-Z0-9_:]*)(\{.*\})?\s+(\S+)$/.exec(line);
     if (match && match[1] === metric) out.set(match[2] ?? '', Number(match[3]));
   }
   return out;

@@ -21,10 +21,13 @@ describe('embedded demo (what `npm start` runs)', () => {
       // The flash crowd of 13 July 1995 drives the scale-out policy.
       expect(actions.get('{policy="web-scale-out",type="scale"}')).toBeGreaterThanOrEqual(3);
       expect(running.actionSink).toBeInstanceOf(MemoryActionSink);
-      const firstScale = (running.actionSink as MemoryActionSink).entries.find(
-        (a) => a.type === 'scale',
-      );
-      expect(firstScale?.evidence.value).toBeGreaterThan(200);
+      const entries = (running.actionSink as MemoryActionSink).entries;
+      const reactive = entries.find((a) => a.type === 'scale' && a.trigger === 'reactive');
+      expect(reactive?.evidence.value).toBeGreaterThan(200);
+      // With the shipped model the scale-out policy also acts ahead of breaches.
+      const predictive = entries.filter((a) => a.trigger === 'predictive');
+      expect(predictive.length).toBeGreaterThanOrEqual(1);
+      expect(predictive[0]?.evidence.prediction?.leadTimeMs).toBe(180_000);
       expect((await fetch(`http://127.0.0.1:${running.httpPort}/readyz`)).status).toBe(200);
     } finally {
       await running.stop();

@@ -51,6 +51,8 @@ port.on('message', (message: ToThread) => {
   }
   port.postMessage(reply);
 });
-// Ready as soon as the core is built; the first model load finishes in the background.
-void models?.reload();
-port.postMessage({ kind: 'ready' } satisfies FromThread);
+// Ready once the core is built and the first model load has been tried (a few hundred ms),
+// so the first batches are already forecast; a failed load leaves baseline-only scoring.
+void (models?.reload() ?? Promise.resolve()).finally(() => {
+  port.postMessage({ kind: 'ready' } satisfies FromThread);
+});

@@ -167,10 +167,10 @@ describe('predictive policy fields', () => {
     },
     {
       name: 'a low probability',
-      trigger: ', predict: { horizon: 10m, probability: 0.3 }',
+      trigger: ', predict: { horizon: 10m, probability: 0.02 }',
       extra: '',
       warning:
-        'trigger.predict.probability: 0.3 acts on breaches the forecast finds less likely than not; expect false alarms',
+        'trigger.predict.probability: 0.02 acts when only the far upper tail of the forecast crosses the threshold; expect false alarms',
     },
     {
       name: 'a cooldown shorter than the lead time',
