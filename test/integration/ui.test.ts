@@ -164,7 +164,12 @@ beforeAll(async () => {
   page.on('request', (req) => {
     if (!req.url().startsWith(base + '/')) problems.push(`request left the worker: ${req.url()}`);
   });
-  page.on('requestfailed', (req) => problems.push(`request failed: ${req.url()}`));
+  page.on('requestfailed', (req) => {
+    // A refresh still in flight when the test reloads the page is aborted by the browser:
+    // that is the test's doing, not the page's.
+    if (req.failure()?.errorText === 'net::ERR_ABORTED') return;
+    problems.push(`request failed: ${req.url()} (${req.failure()?.errorText ?? '?'})`);
+  });
 }, 15 * 60_000);
 
 afterAll(async () => {
