@@ -20,8 +20,12 @@ export const STEP_MS = 10_000;
 
 /**
  * The policies of every run. `cpu-high` selects the `cpu_utilization` of every `prod` host
- * (90% of them) and fires for the few hosts that breach (see {@link valueOf}); `memory-pressure`
- * is evaluated for the EU series but never fires.
+ * (90% of them) and is predictive (`trigger.predict`): the worker keeps the last 64 steps of
+ * each of its series, forecasts every one of them at every step once it has 64, and fires
+ * ahead of a breach it finds likely and imminent, or when one has lasted 2 minutes (see
+ * {@link valueOf} for the few hosts that breach). `memory-pressure` is reactive and is
+ * evaluated for the EU series but never fires; the worker forecasts its series too (it
+ * forecasts every series a policy selects).
  */
 export const BENCH_POLICIES = `
 policies:
@@ -31,6 +35,8 @@ policies:
       selector: { env: prod }
       threshold: 90
       duration: 2m
+      predict: { horizon: 2m, probability: 0.3 }
+    leadTime: 1m
     target: { kind: deployment, name: '{{host}}', namespace: '{{region}}' }
     actions:
       - type: scale
@@ -69,7 +75,9 @@ function breaches(host: number): boolean {
 
 /**
  * Value of series `index` at step `step`, `noise` in [0, 1): smooth daily-ish shapes plus
- * noise; the breaching hosts' CPU sits above 90 during steps 60–119 and from step 150 on.
+ * noise; the breaching hosts' CPU climbs from ~50 to 90 over steps 80–99 (what a predictive
+ * trigger is for: the worker forecasts a series once it has 64 steps), sits above 90 during
+ * steps 100–139, and jumps above 90 again from step 170 on.
  */
 export function valueOf(index: number, step: number, noise: number): number {
   const host = Math.floor(index / METRICS.length);
@@ -77,10 +85,9 @@ export function valueOf(index: number, step: number, noise: number): number {
   let value: number;
   switch (index % METRICS.length) {
     case 0:
-      value =
-        breaches(host) && ((step >= 60 && step < 120) || step >= 150)
-          ? 92 + noise * 6
-          : 40 + 15 * Math.sin(phase) + noise * 10;
+      if (breaches(host) && ((step >= 100 && step < 140) || step >= 170)) value = 92 + noise * 6;
+      else if (breaches(host) && step >= 80 && step < 100) value = 50 + 2 * (step - 80) + noise * 4;
+      else value = 40 + 15 * Math.sin(phase) + noise * 10;
       break;
     case 1:
       value = 60 + 5 * Math.sin(phase) + noise * 5;

@@ -37,7 +37,15 @@ export interface E2eOptions {
   readonly profile: boolean;
   readonly keepTopics: boolean;
   readonly cacheDir: string;
+  /**
+   * Also run, in every round, the worker with forecasting off (`forecast.enabled: false`), to
+   * show what forecasting costs on the same messages.
+   */
+  readonly forecastOffRounds: boolean;
 }
+
+/** The consumers a round compares. */
+export type RoundMode = 'raw' | 'worker' | 'workerNoForecast';
 
 /** What the end-to-end benchmark found. */
 export interface E2eResult {
@@ -52,9 +60,12 @@ export interface E2eResult {
   readonly compression: string;
   readonly produceSeconds: number;
   readonly rounds: {
-    readonly order: string[];
+    readonly order: RoundMode[];
     readonly raw: RoundResult;
+    /** The worker as configured by default: forecasting with the shipped model. */
     readonly worker: RoundResult;
+    /** The worker with forecasting off, when asked for. */
+    readonly workerNoForecast?: RoundResult;
   }[];
   readonly median: {
     readonly rawSteadyRate: number;
@@ -71,8 +82,30 @@ export interface E2eResult {
     readonly workerCpuUsPerMessage: number;
     /** Share of the worker's steady window spent inside Worker.handle. */
     readonly workerHandlerShare: number;
+    /** Series forecasts per worker round (healcast_forecasts_total). */
+    readonly forecasts: number;
+    /** Batched inferences per worker round. */
+    readonly inferenceBatches: number;
+    /** Seconds inside forecastBatch per worker round. */
+    readonly inferenceSeconds: number;
+    /** inferenceSeconds over the worker's t0 → N time (the processor thread's wall time). */
+    readonly inferenceShare: number;
+    /** Worker with forecasting off, when measured. */
+    readonly noForecastSteadyRate?: number;
+    readonly noForecastTotalRate?: number;
+    readonly noForecastCpuUsPerMessage?: number;
+    /** Worker without forecasting over raw, steady. */
+    readonly noForecastSteadyRatio?: number;
+    /** Worker with forecasting over worker without, steady (median of per-round ratios). */
+    readonly forecastCostRatio?: number;
   };
-  readonly profiles?: { readonly raw: ProfileSummary; readonly worker: ProfileSummary };
+  readonly profiles?: {
+    readonly raw: ProfileSummary;
+    /** The worker's main thread (kafkajs, sinks). */
+    readonly worker: ProfileSummary;
+    /** The worker's processor thread (decode, score, forecast) over the steady window, when found. */
+    readonly workerThread?: ProfileSummary;
+  };
 }
 
 const PARTITIONS = 3;
@@ -130,61 +163,112 @@ export async function runE2e(options: E2eOptions): Promise<E2eResult> {
       messages: options.messages,
       timeoutMs: 300_000,
     };
-    const round = (mode: 'raw' | 'worker', label: string, nodeArgs: string[] = []) => {
+    const round = (mode: RoundMode, label: string, nodeArgs: string[] = []) => {
       const group = `bench-${mode}-${label}-${id}`;
       groups.push(group);
       return runChild<RoundResult>(
         'e2eRound.ts',
         {
           ...base,
-          mode,
+          mode: mode === 'raw' ? 'raw' : 'worker',
+          forecast: mode !== 'workerNoForecast',
           group,
-          keyPrefix: `bench-${label}-${id}`,
+          keyPrefix: `bench-${mode}-${label}-${id}`,
         } satisfies RoundJob,
         nodeArgs,
       );
     };
 
+    // The order rotates, so each consumer runs first, second (and third) equally often.
+    const modes: RoundMode[] = options.forecastOffRounds
+      ? ['raw', 'worker', 'workerNoForecast']
+      : ['raw', 'worker'];
     const rounds: E2eResult['rounds'] = [];
     for (let r = 0; r < options.rounds; r++) {
-      const order: ('raw' | 'worker')[] = r % 2 === 0 ? ['raw', 'worker'] : ['worker', 'raw'];
-      const results: Partial<Record<'raw' | 'worker', RoundResult>> = {};
+      const order = modes.map((_, i) => modes[(i + r) % modes.length] as RoundMode);
+      const results: Partial<Record<RoundMode, RoundResult>> = {};
       for (const mode of order) {
         const result = await round(mode, `r${r}`);
         results[mode] = result;
+        const w = result.worker;
         progress(
-          `round ${r + 1}/${options.rounds} ${mode.padEnd(6)} ${Math.round(result.steadyRate).toLocaleString('en-US')} msg/s steady, ${Math.round(result.totalRate).toLocaleString('en-US')} msg/s from start (${(result.totalMs / 1000).toFixed(2)} s)`,
+          `round ${r + 1}/${options.rounds} ${mode.padEnd(16)} ${Math.round(result.steadyRate).toLocaleString('en-US')} msg/s steady, ${Math.round(result.totalRate).toLocaleString('en-US')} msg/s from start (${(result.totalMs / 1000).toFixed(2)} s)${w ? `, ${w.forecasts.toLocaleString('en-US')} forecasts in ${w.inferenceBatches} inferences (${(w.inferenceSeconds * 1000).toFixed(0)} ms), ${w.actionsInStream} actions` : ''}`,
         );
       }
       rounds.push({
         order,
         raw: results.raw as RoundResult,
         worker: results.worker as RoundResult,
+        ...(results.workerNoForecast === undefined
+          ? {}
+          : { workerNoForecast: results.workerNoForecast }),
       });
     }
 
     let profiles: E2eResult['profiles'];
     if (options.profile) {
-      const profiled = async (mode: 'raw' | 'worker'): Promise<ProfileSummary> => {
-        // One directory per round: Node writes one profile per thread (the tsx loader runs
-        // in its own), and the main thread's is the busiest.
+      const profiled = async (
+        mode: 'raw' | 'worker',
+      ): Promise<{ main: ProfileSummary; thread?: ProfileSummary }> => {
+        // One directory per round: Node writes one profile per thread (the worker's processor
+        // thread, the tsx loader when not compiled). The main thread is the one running
+        // kafkajs; the processor thread the one decoding.
         const profileDir = join(runDir, `profile-${mode}`);
         const before = nowMs();
         const result = await round(mode, 'profile', ['--cpu-prof', `--cpu-prof-dir=${profileDir}`]);
         progress(`profiled a ${mode} round (${((nowMs() - before) / 1000).toFixed(1)} s)`);
-        const summaries = readdirSync(profileDir)
-          .filter((f) => f.endsWith('.cpuprofile'))
-          .map((f) => summariseProfile(join(profileDir, f), 20, result.windowMs))
-          .sort((a, b) => b.busyMs - a.busyMs);
-        const main = summaries[0];
+        const files = readdirSync(profileDir).filter((f) => f.endsWith('.cpuprofile'));
+        const summaries = files.map((f) =>
+          summariseProfile(join(profileDir, f), 20, result.windowMs),
+        );
+        const areaMs = (p: ProfileSummary, area: string): number =>
+          p.areas.find((a) => a.name === area)?.ms ?? 0;
+        const byArea = (area: string, among: ProfileSummary[]) =>
+          [...among].sort((a, b) => areaMs(b, area) - areaMs(a, area) || b.busyMs - a.busyMs)[0];
+        const main = byArea('kafkajs', summaries);
         if (main === undefined) throw new Error(`no profile written for ${mode}`);
-        return main;
+        const others = summaries.filter((p) => p !== main);
+        const thread = byArea('healcast ingest (decode)', others);
+        if (thread === undefined || areaMs(thread, 'healcast ingest (decode)') === 0)
+          return { main };
+        // The processor thread over the steady window (first batch → N): its start-up (tfjs
+        // and the model loading) is not what limits the sustained rate.
+        return { main, thread: summariseProfile(thread.file, 20, result.steadyWindowMs) };
       };
-      profiles = { raw: await profiled('raw'), worker: await profiled('worker') };
+      const raw = await profiled('raw');
+      const worker = await profiled('worker');
+      profiles = {
+        raw: raw.main,
+        worker: worker.main,
+        ...(worker.thread === undefined ? {} : { workerThread: worker.thread }),
+      };
     }
 
     const raw = rounds.map((r) => r.raw);
     const worker = rounds.map((r) => r.worker);
+    const off = rounds.flatMap((r) =>
+      r.workerNoForecast === undefined ? [] : [r.workerNoForecast],
+    );
+    const info = worker.map((r) => r.worker);
+    const fromInfo = (pick: (w: NonNullable<RoundResult['worker']>) => number): number =>
+      median(info.map((w) => (w === undefined ? NaN : pick(w))));
+    const noForecast =
+      off.length === 0
+        ? {}
+        : {
+            noForecastSteadyRate: median(off.map((r) => r.steadyRate)),
+            noForecastTotalRate: median(off.map((r) => r.totalRate)),
+            noForecastCpuUsPerMessage: median(off.map((r) => r.cpuUsPerMessage)),
+            noForecastSteadyRatio:
+              median(off.map((r) => r.steadyRate)) / median(raw.map((r) => r.steadyRate)),
+            forecastCostRatio: median(
+              rounds.map((r) =>
+                r.workerNoForecast === undefined
+                  ? NaN
+                  : r.worker.steadyRate / r.workerNoForecast.steadyRate,
+              ),
+            ),
+          };
     const rawSteadyRate = median(raw.map((r) => r.steadyRate));
     const workerSteadyRate = median(worker.map((r) => r.steadyRate));
     const rawTotalRate = median(raw.map((r) => r.totalRate));
@@ -213,6 +297,13 @@ export async function runE2e(options: E2eOptions): Promise<E2eResult> {
         workerHandlerShare: median(
           worker.map((r) => ((r.worker?.handlerSeconds ?? NaN) * 1000) / r.totalMs),
         ),
+        forecasts: fromInfo((w) => w.forecasts),
+        inferenceBatches: fromInfo((w) => w.inferenceBatches),
+        inferenceSeconds: fromInfo((w) => w.inferenceSeconds),
+        inferenceShare: median(
+          worker.map((r) => ((r.worker?.inferenceSeconds ?? NaN) * 1000) / r.totalMs),
+        ),
+        ...noForecast,
       },
       ...(profiles === undefined ? {} : { profiles }),
     };
@@ -225,7 +316,12 @@ export async function runE2e(options: E2eOptions): Promise<E2eResult> {
   }
 }
 
-/** Produces the benchmark messages, time-major, keyed by series, 4 sends in flight. */
+/**
+ * Produces the benchmark messages, time-major, keyed by series, one send at a time: with
+ * several sends in flight, kafkajs may write a later send's request to a partition before an
+ * earlier one's, and the worker then drops the overtaken samples as out of order (a quarter
+ * of them when this sent 4 chunks of 2,000 concurrently).
+ */
 async function produce(
   kafka: ReturnType<typeof createKafka>,
   topic: string,
@@ -238,39 +334,32 @@ async function produce(
   const baseMs = Date.now() - (steps + 2) * STEP_MS - 60_000;
   const badEvery = options.badRatio > 0 ? Math.round(1 / options.badRatio) : 0;
   const noise = noiseSource();
-  const chunk = 2_000;
-  const inFlight = 4;
+  const chunk = 8_000;
   let malformed = 0;
   let payloadBytes = 0;
   const started = nowMs();
   try {
-    for (let start = 0; start < options.messages; start += chunk * inFlight) {
-      const sends: Promise<unknown>[] = [];
-      for (let c = start; c < Math.min(start + chunk * inFlight, options.messages); c += chunk) {
-        const messages: { key: string; value: string }[] = [];
-        for (let i = c; i < Math.min(c + chunk, options.messages); i++) {
-          const index = i % options.series;
-          const step = Math.floor(i / options.series);
-          let value: string;
-          if (badEvery > 0 && i % badEvery === badEvery - 1) {
-            value = MALFORMED_MESSAGE;
-            malformed++;
-          } else {
-            value = jsonMessage(index, step, baseMs + step * STEP_MS, noise());
-          }
-          payloadBytes += Buffer.byteLength(value);
-          messages.push({ key: messageKey(index), value });
+    for (let start = 0; start < options.messages; start += chunk) {
+      const messages: { key: string; value: string }[] = [];
+      for (let i = start; i < Math.min(start + chunk, options.messages); i++) {
+        const index = i % options.series;
+        const step = Math.floor(i / options.series);
+        let value: string;
+        if (badEvery > 0 && i % badEvery === badEvery - 1) {
+          value = MALFORMED_MESSAGE;
+          malformed++;
+        } else {
+          value = jsonMessage(index, step, baseMs + step * STEP_MS, noise());
         }
-        sends.push(
-          producer.send({
-            topic,
-            acks: -1,
-            compression: CODECS[options.compression],
-            messages,
-          }),
-        );
+        payloadBytes += Buffer.byteLength(value);
+        messages.push({ key: messageKey(index), value });
       }
-      await Promise.all(sends);
+      await producer.send({
+        topic,
+        acks: -1,
+        compression: CODECS[options.compression],
+        messages,
+      });
     }
   } finally {
     await producer.disconnect();

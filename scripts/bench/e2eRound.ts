@@ -34,6 +34,11 @@ export interface RoundJob {
   /** Messages in the topic: the run is over when that many were handled. */
   readonly messages: number;
   readonly timeoutMs: number;
+  /**
+   * Worker only: forecasting on (the default configuration: the shipped model, forecasts of
+   * every series a policy selects) or off (`forecast.enabled: false`, baselines only).
+   */
+  readonly forecast?: boolean;
 }
 
 /** What one round measured. */
@@ -68,15 +73,34 @@ export interface RoundResult {
   };
   /** t0 and the moment N messages were handled, monotonic ms (to cut CPU profiles). */
   readonly windowMs: { readonly startMs: number; readonly endMs: number };
+  /** The first batch handled and the moment N messages were handled (the steady window). */
+  readonly steadyWindowMs: { readonly startMs: number; readonly endMs: number };
   readonly worker?: {
     /** Sum of healcast_batch_processing_seconds: time inside Worker.handle. */
     readonly handlerSeconds: number;
+    /** healcast_samples_total{outcome="scored"}. */
     readonly samplesScored: number;
+    /** healcast_samples_total by outcome (scored, out_of_order, duplicate_timestamp, …). */
+    readonly samplesByOutcome: Record<string, number>;
     readonly fires: number;
     readonly actions: number;
     readonly deadLetters: number;
     /** XLEN of the run's actions stream after the run (written by the Lua script). */
     readonly actionsInStream: number;
+    /** Actions in the stream by `trigger` (reactive, predictive). */
+    readonly actionsByTrigger: Record<string, number>;
+    /** Whether forecasting was configured on. */
+    readonly forecastEnabled: boolean;
+    /** healcast_model_loaded at the end. */
+    readonly modelLoaded: boolean;
+    /** healcast_model_info's labels, if a model was loaded. */
+    readonly model?: { readonly version: string; readonly backend: string };
+    /** healcast_forecasts_total: series forecasts made. */
+    readonly forecasts: number;
+    /** Batched inferences (healcast_forecast_inference_seconds_count). */
+    readonly inferenceBatches: number;
+    /** Time inside forecastBatch on the processor thread (healcast_forecast_inference_seconds_sum). */
+    readonly inferenceSeconds: number;
   };
 }
 
@@ -132,7 +156,37 @@ function configFor(job: RoundJob): WorkerConfig {
       fromBeginning: true,
     },
     redis: { url: job.redisUrl, keyPrefix: job.keyPrefix },
+    forecast: { enabled: job.forecast !== false },
   });
+}
+
+/** Values of one metric by the value of one of its labels. */
+async function metricByLabel(
+  registry: Registry,
+  metric: string,
+  label: string,
+): Promise<Record<string, number>> {
+  const found = registry.getSingleMetric(metric);
+  if (found === undefined) return {};
+  const { values } = await found.get();
+  const out: Record<string, number> = {};
+  for (const v of values) {
+    const key = String(v.labels[label] ?? '');
+    out[key] = (out[key] ?? 0) + v.value;
+  }
+  return out;
+}
+
+/** Labels of the one healcast_model_info sample, if any. */
+async function modelInfo(
+  registry: Registry,
+): Promise<{ version: string; backend: string } | undefined> {
+  const found = registry.getSingleMetric('healcast_model_info');
+  if (found === undefined) return undefined;
+  const { values } = await found.get();
+  const labels = values.find((v) => v.value === 1)?.labels;
+  if (labels === undefined) return undefined;
+  return { version: String(labels['version']), backend: String(labels['backend']) };
 }
 
 async function runRaw(job: RoundJob, config: WorkerConfig, admin: Admin): Promise<RoundResult> {
@@ -225,12 +279,29 @@ async function runWorker(job: RoundJob, config: WorkerConfig, admin: Admin): Pro
       'healcast_batch_processing_seconds',
       'healcast_batch_processing_seconds_sum',
     ),
-    samplesScored: await metricSum(registry, 'healcast_samples_total'),
+    samplesScored: 0,
+    samplesByOutcome: await metricByLabel(registry, 'healcast_samples_total', 'outcome'),
     fires: await metricSum(registry, 'healcast_policy_fires_total'),
     actions: await metricSum(registry, 'healcast_actions_total'),
     deadLetters: await metricSum(registry, 'healcast_dead_letters_total'),
     actionsInStream: 0,
+    actionsByTrigger: {} as Record<string, number>,
+    forecastEnabled: job.forecast !== false,
+    modelLoaded: (await metricSum(registry, 'healcast_model_loaded')) === 1,
+    ...(await modelInfo(registry).then((model) => (model === undefined ? {} : { model }))),
+    forecasts: await metricSum(registry, 'healcast_forecasts_total'),
+    inferenceBatches: await metricSum(
+      registry,
+      'healcast_forecast_inference_seconds',
+      'healcast_forecast_inference_seconds_count',
+    ),
+    inferenceSeconds: await metricSum(
+      registry,
+      'healcast_forecast_inference_seconds',
+      'healcast_forecast_inference_seconds_sum',
+    ),
   };
+  worker.samplesScored = worker.samplesByOutcome['scored'] ?? 0;
   const batches = await metricSum(
     registry,
     'healcast_batch_processing_seconds',
@@ -239,7 +310,18 @@ async function runWorker(job: RoundJob, config: WorkerConfig, admin: Admin): Pro
   await running.stop();
   const redis = new Redis(job.redisUrl, { lazyConnect: true });
   await redis.connect();
-  worker.actionsInStream = await redis.xlen(redisKeys(job.keyPrefix).actionsStream);
+  const stream = redisKeys(job.keyPrefix).actionsStream;
+  worker.actionsInStream = await redis.xlen(stream);
+  for (const [, fields] of await redis.xrange(stream, '-', '+')) {
+    const envelope = fields[fields.indexOf('envelope') + 1];
+    let trigger = 'unknown';
+    try {
+      trigger = String((JSON.parse(envelope ?? '{}') as { trigger?: unknown }).trigger ?? trigger);
+    } catch {
+      // Counted as unknown.
+    }
+    worker.actionsByTrigger[trigger] = (worker.actionsByTrigger[trigger] ?? 0) + 1;
+  }
   // The run's stream, fire markers and cooldowns: nobody else uses this prefix.
   const pattern = `${redisKeys(job.keyPrefix).actionsStream.replace(/:actions$/, '')}:*`;
   let cursor = '0';
@@ -284,6 +366,7 @@ function summarise(
     batches: m.batches,
     maxRssBytes: process.resourceUsage().maxRSS * 1024,
     windowMs: { startMs: m.t0, endMs: m.doneAt },
+    steadyWindowMs: { startMs: m.firstAt, endMs: m.doneAt },
     consumer: {
       maxBytesPerPartition: config.kafka?.maxBytesPerPartition ?? NaN,
       sessionTimeoutMs: config.kafka?.sessionTimeout ?? NaN,

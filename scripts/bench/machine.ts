@@ -17,6 +17,8 @@ export interface MachineInfo {
   readonly v8: string;
   readonly kafkajs: string;
   readonly ioredis: string;
+  /** @tensorflow/tfjs (and, when installed, tfjs-node) versions. */
+  readonly tfjs: string;
   readonly kafkaBroker: string;
   readonly redisServer: string;
   readonly gitCommit: string;
@@ -79,6 +81,7 @@ export async function describeMachine(redisUrl: string | undefined): Promise<Mac
     v8: process.versions.v8,
     kafkajs: packageVersion('kafkajs'),
     ioredis: packageVersion('ioredis'),
+    tfjs: `${packageVersion('@tensorflow/tfjs')} (tfjs-backend-wasm ${packageVersion('@tensorflow/tfjs-backend-wasm')}, tfjs-node ${packageVersion('@tensorflow/tfjs-node')})`,
     kafkaBroker: kafkaVersion(),
     redisServer: redisUrl === undefined ? 'not used' : await redisVersion(redisUrl),
     gitCommit: gitCommit(),

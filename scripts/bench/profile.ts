@@ -1,6 +1,7 @@
 /**
  * Summarises a V8 `.cpuprofile` (written by `node --cpu-prof`): self time per code area
- * (kafkajs, healcast decode, healcast core, prom-client, GC, ...) and the hottest functions.
+ * (kafkajs, healcast decode, healcast core, prom-client, tfjs, WebAssembly, GC, ...) and the
+ * hottest functions.
  */
 import { readFileSync } from 'node:fs';
 
@@ -46,6 +47,7 @@ function areaOf(url: string, functionName: string): string {
     if (functionName === '(program)') return 'V8/native (program)';
     return 'V8 builtins';
   }
+  if (url.startsWith('wasm://')) return 'WebAssembly (tfjs-backend-wasm kernels)';
   const packageMatch = /\/node_modules\/((?:@[^/]+\/)?[^/]+)\//.exec(url);
   if (packageMatch) {
     const name = packageMatch[1] as string;

@@ -138,12 +138,21 @@ export class Processor {
     Map<number, { probability: number; etaMs: number | undefined }>
   >();
   private transitions: { family: string; transition: 'entered' | 'left' }[] = [];
+  /**
+   * 1 for series that are forecast: those a predictive policy watches and those configured for
+   * inspection. Forecasting costs about as much as decoding; series no one acts on or looks at
+   * are not worth it.
+   */
+  private readonly forecastSlot: Uint8Array;
+  private readonly inspectKeys: ReadonlySet<string>;
 
   constructor(private readonly options: ProcessorOptions) {
     this.table = new SeriesTable(options.maxSeries);
     this.baselines = new BaselineArrays(options.maxSeries);
     this.policiesOfSlot = [];
     this.trackers = options.policies.map((p) => new BreachTracker(p));
+    this.forecastSlot = new Uint8Array(options.maxSeries);
+    this.inspectKeys = new Set(options.forecast?.inspectSeries ?? []);
     this.predictive = options.policies.map((p) =>
       p.predict === undefined ? undefined : new PredictiveTracker(p.predict),
     );
@@ -231,6 +240,7 @@ export class Processor {
       }
       this.baselines.reset(slot);
       this.policiesOfSlot[slot] = this.matchPolicies(sample);
+      this.forecastSlot[slot] = this.wantsForecast(this.policiesOfSlot[slot] ?? NO_POLICIES, slot);
     }
     const baselines = this.baselines;
     const seen = (baselines.count[slot] as number) > 0;
@@ -259,7 +269,7 @@ export class Processor {
     stats.samplesScored++;
     if (!(sample.timestampMs <= stats.maxEventTimeMs)) stats.maxEventTimeMs = sample.timestampMs;
     const forecast = this.options.forecast;
-    if (forecast !== undefined && policyIndices.length > 0) {
+    if (forecast !== undefined && this.forecastSlot[slot] === 1) {
       // A batch may hold several steps of a series (a backlog, a replay): forecast "on each
       // step" means the step before this one must be forecast and decided on first. The round
       // takes every series due at once, so a batch of many series still makes few tensors.
@@ -681,6 +691,12 @@ export class Processor {
         };
       }),
     };
+  }
+
+  private wantsForecast(policyIndices: readonly number[], slot: number): 0 | 1 {
+    if (this.options.forecast === undefined) return 0;
+    if (policyIndices.some((i) => this.options.policies[i]?.predict !== undefined)) return 1;
+    return this.inspectKeys.size > 0 && this.inspectKeys.has(this.table.keyOf(slot) ?? '') ? 1 : 0;
   }
 
   private matchPolicies(sample: MetricSample): readonly number[] {
