@@ -58,7 +58,14 @@ export class ForecastEngine {
   private dirty = new Set<number>();
   private readonly latest = new Map<number, StoredForecast>();
 
+  private window: Float64Array = new Float64Array(0);
+
   constructor(private readonly options: ForecastEngineOptions) {}
+
+  private scratch(length: number): Float64Array {
+    if (this.window.length !== length) this.window = new Float64Array(length);
+    return this.window;
+  }
 
   /** The model in use, if any. */
   get model(): Forecaster | undefined {
@@ -137,8 +144,12 @@ export class ForecastEngine {
       if (from > 0 && this.options.monotonicMs() - started > this.options.budgetMs) break;
       const slots = due.slice(from, from + this.options.maxBatch);
       const inputs = new Float32Array(slots.length * inLength);
+      // Each window is copied out of its ring once: the scale and the inputs then read a flat
+      // array instead of computing ring positions twice per value.
+      const window = this.scratch(spec.windowSteps);
+      const read = (i: number): number => window[i] as number;
       const scales = slots.map((slot, row) => {
-        const read = history.reader(slot);
+        history.copyWindow(slot, window);
         const norm = windowScale(spec, read);
         writeInputs(
           spec,

@@ -82,6 +82,21 @@ export class SeriesHistory {
     return ring[base + index] as number;
   }
 
+  /** Copies the slot's full window, oldest first, into `out` (length windowSteps). */
+  copyWindow(slot: number, out: Float64Array): void {
+    const ring = this.chunks[Math.floor(slot / CHUNK_SERIES)];
+    if (ring === undefined) {
+      out.fill(NaN);
+      return;
+    }
+    const w = this.windowSteps;
+    const base = (slot % CHUNK_SERIES) * w;
+    const head = this.head[slot] as number;
+    // Oldest first: the ring from the write position to its end, then from its start.
+    out.set(ring.subarray(base + head, base + w), 0);
+    out.set(ring.subarray(base, base + head), w - head);
+  }
+
   /** A reader of the slot's window for `writeInputs`/`windowScale`. */
   reader(slot: number): (i: number) => number {
     return (i) => this.valueAt(slot, i);

@@ -35,6 +35,12 @@ describe('training and serving windows', () => {
       history.push(slot, value, START_MS + t * STEP_MS);
       if (!history.isFull(slot)) return;
       const read = history.reader(slot);
+      // The forecasting engine copies the window out of the ring: the same values, in order.
+      const copied = new Float64Array(spec.windowSteps);
+      history.copyWindow(slot, copied);
+      expect(Array.from(copied)).toEqual(
+        Array.from({ length: spec.windowSteps }, (_, i) => read(i)),
+      );
       writeInputs(
         spec,
         read,
