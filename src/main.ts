@@ -35,6 +35,7 @@ import { Worker } from './pipeline/worker.js';
 import { LatestViews } from './pipeline/latestViews.js';
 import { createForecastStage, type ForecastStageSettings } from './pipeline/forecastStage.js';
 import type { Policy } from './policy/schema.js';
+import { seriesKey } from './baseline/seriesTable.js';
 import { ModelRuntime } from './adapters/tfjs/modelRuntime.js';
 import { mountInspection } from './adapters/http/inspection.js';
 
@@ -139,7 +140,14 @@ export async function startWorker(
     config.processing === 'thread' ||
     (config.processing === 'auto' && config.mode === 'kafka' && availableParallelism() >= 2);
   const modelsRoot = resolve(config.forecast.models ?? join(packageRoot(), 'models'));
-  const forecastSettings = config.forecast.enabled ? config.forecast : undefined;
+  // The demo shows its one series on /ui and in /metrics even when it is not at risk.
+  const demoSeries =
+    config.mode === 'embedded' && config.forecast.series.length === 0
+      ? [seriesKey(config.replay.metric, config.replay.labels)]
+      : config.forecast.series;
+  const forecastSettings = config.forecast.enabled
+    ? { ...config.forecast, series: demoSeries }
+    : undefined;
   // Started now, awaited later: the thread boots while the connections are made.
   const processorReady: Promise<BatchProcessor> = onThread
     ? ThreadBatchProcessor.start({

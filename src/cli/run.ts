@@ -117,11 +117,12 @@ export async function run(flags: RunFlags): Promise<number> {
       : `consuming ${config.kafka?.topics.join(', ')} from ${config.kafka?.brokers.join(', ')}, actions to ${config.redis?.url}`;
   log.info(
     { event: 'worker_started', mode: config.mode, metricsUrl: `${base}/metrics` },
-    `healcast is running (${what}). Metrics: ${base}/metrics  Health: ${base}/healthz  Readiness: ${base}/readyz`,
+    `healcast is running (${what}). Metrics: ${base}/metrics  Forecasts: ${base}/ui  Health: ${base}/healthz  Readiness: ${base}/readyz`,
   );
   process.stderr.write(
     `\nhealcast ${config.mode === 'embedded' ? 'embedded demo ' : ''}is running.\n` +
-      `  ${what}\n  metrics:   ${base}/metrics\n  liveness:  ${base}/healthz\n  readiness: ${base}/readyz\n` +
+      `  ${what}\n  metrics:   ${base}/metrics\n  forecasts: ${base}/ui  (JSON: ${base}/api/series)\n` +
+      `  liveness:  ${base}/healthz\n  readiness: ${base}/readyz\n` +
       `  logs: JSON lines on stdout (event "action_enqueued" for each action). Ctrl-C to stop.\n\n`,
   );
 
