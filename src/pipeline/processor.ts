@@ -356,17 +356,15 @@ export class Processor {
         upper = reading.upper;
       }
       score = reading.score;
-    } else if ((this.baselines.count[slot] as number) >= this.options.baseline.warmupSamples) {
+    } else {
       // Predictive fires come between samples: the baseline as it stands now.
-      mean = this.baselines.mean[slot] as number;
-      const std = Math.max(
-        Math.sqrt(this.baselines.variance[slot] as number),
-        this.options.baseline.minStdRatio * Math.abs(mean),
-        this.options.baseline.minStdAbs,
-      );
-      lower = mean - this.options.baseline.bandSigmas * std;
-      upper = mean + this.options.baseline.bandSigmas * std;
-      score = erf(Math.abs(value - mean) / std / Math.SQRT2);
+      const band = this.bandNow(slot);
+      if (band.warm) {
+        mean = band.mean;
+        lower = band.mean - band.half;
+        upper = band.mean + band.half;
+        score = erf(Math.abs(value - band.mean) / band.std / Math.SQRT2);
+      }
     }
     const evidence: ActionEvidence = {
       series: key,
@@ -643,14 +641,7 @@ export class Processor {
       values.push(history.valueAt(slot, i));
     }
     // The band is the baseline as it stands (the EWMA state is not kept per past point).
-    const mean = this.baselines.mean[slot] as number;
-    const std = Math.max(
-      Math.sqrt(this.baselines.variance[slot] as number),
-      this.options.baseline.minStdRatio * Math.abs(mean),
-      this.options.baseline.minStdAbs,
-    );
-    const half = this.options.baseline.bandSigmas * std;
-    const warm = (this.baselines.count[slot] as number) >= this.options.baseline.warmupSamples;
+    const { mean, half, warm } = this.bandNow(slot);
     const stored = forecast.engine.forecastOf(slot);
     const spec = forecast.engine.model?.info.spec;
     let forecastView: SeriesView['forecast'] = null;
@@ -697,6 +688,19 @@ export class Processor {
     if (this.options.forecast === undefined) return 0;
     if (policyIndices.some((i) => this.options.policies[i]?.predict !== undefined)) return 1;
     return this.inspectKeys.size > 0 && this.inspectKeys.has(this.table.keyOf(slot) ?? '') ? 1 : 0;
+  }
+
+  /** The slot's baseline as it stands: mean, floored σ, band half-width, warm or not. */
+  private bandNow(slot: number): { mean: number; std: number; half: number; warm: boolean } {
+    const { minStdRatio, minStdAbs, bandSigmas, warmupSamples } = this.options.baseline;
+    const mean = this.baselines.mean[slot] as number;
+    const std = Math.max(
+      Math.sqrt(this.baselines.variance[slot] as number),
+      minStdRatio * Math.abs(mean),
+      minStdAbs,
+    );
+    const warm = (this.baselines.count[slot] as number) >= warmupSamples;
+    return { mean, std, half: bandSigmas * std, warm };
   }
 
   private matchPolicies(sample: MetricSample): readonly number[] {
