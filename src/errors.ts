@@ -10,7 +10,6 @@ export const ERROR_CODES = {
   SINK_UNAVAILABLE: 'the action sink (Redis) could not be reached',
   SOURCE_UNAVAILABLE: 'the metric source (Kafka) could not be reached',
   DEAD_LETTER_FAILED: 'a message could not be written to the dead-letter topic',
-  SHUTTING_DOWN: 'the operation was abandoned because the process is shutting down',
 } as const;
 
 /** Stable machine-readable error code. */

@@ -13,7 +13,7 @@ import { registerCompressionCodecs } from './adapters/kafka/compression.js';
 import { createKafka } from './adapters/kafka/kafkaClient.js';
 import { KafkaDeadLetterSink } from './adapters/kafka/kafkaDeadLetterSink.js';
 import { KafkaMetricSource } from './adapters/kafka/kafkaMetricSource.js';
-import { MemoryDeadLetterSink } from './adapters/memory/loggingDeadLetterSink.js';
+import { MemoryDeadLetterSink } from './adapters/memory/memoryDeadLetterSink.js';
 import { LoggingExecutor } from './adapters/memory/loggingExecutor.js';
 import { MemoryActionSink } from './adapters/memory/memoryActionSink.js';
 import { loadPolicyFile } from './adapters/fsPolicyLoader.js';

@@ -1,3 +1,4 @@
+import { formatDurationMs } from '../config/duration.js';
 import { loadPolicyFile } from '../adapters/fsPolicyLoader.js';
 import { HealcastError } from '../errors.js';
 import { PolicyInvalidError } from '../policy/load.js';
@@ -131,29 +132,8 @@ function formatSelector(selector: Selector): string {
   return `{${selector.map((m) => `${m.label}${m.op}${JSON.stringify(m.value)}`).join(',')}}`;
 }
 
-const UNITS: readonly [string, number][] = [
-  ['d', 86_400_000],
-  ['h', 3_600_000],
-  ['m', 60_000],
-  ['s', 1_000],
-  ['ms', 1],
-];
-
-/** Milliseconds as the shortest exact `1h30m`-style string (the inverse of `parseDurationMs`). */
-export function formatDuration(ms: number): string {
-  if (ms === 0) return '0s';
-  let rest = ms;
-  let text = '';
-  for (const [unit, size] of UNITS) {
-    const count = Math.floor(rest / size);
-    if (count > 0) {
-      text += `${count}${unit}`;
-      rest -= count * size;
-    }
-  }
-  // Fractional milliseconds cannot come from "5m"-style strings, only from raw numbers.
-  return rest > 0 ? `${ms}ms` : text;
-}
+/** Milliseconds as the shortest exact `1h30m`-style string (see `formatDurationMs`). */
+export const formatDuration = formatDurationMs;
 
 function plural(count: number, singular: string, pluralForm = `${singular}s`): string {
   return `${count} ${count === 1 ? singular : pluralForm}`;

@@ -9,8 +9,6 @@ const UNIT_MS: Record<string, number> = {
   w: 604_800_000,
 };
 
-const DURATION_RE = /^(\d+(?:\.\d+)?)(ms|s|m|h|d|w)$/;
-
 /**
  * Parses a duration: a non-negative number of milliseconds, or a string such as `"5m"`,
  * `"1h30m"`, `"250ms"`, `"10s"` (units ms, s, m, h, d, w; parts may be combined).
@@ -47,4 +45,26 @@ export const DurationMs = z.union([z.string(), z.number()]).transform((value, ct
   return ms;
 });
 
-export { DURATION_RE };
+const FORMAT_UNITS: readonly (readonly [string, number])[] = [
+  ['d', 86_400_000],
+  ['h', 3_600_000],
+  ['m', 60_000],
+  ['s', 1_000],
+  ['ms', 1],
+];
+
+/** Milliseconds as the shortest exact `1h30m`-style string (the inverse of `parseDurationMs`). */
+export function formatDurationMs(ms: number): string {
+  if (ms === 0) return '0s';
+  let rest = ms;
+  let text = '';
+  for (const [unit, size] of FORMAT_UNITS) {
+    const count = Math.floor(rest / size);
+    if (count > 0) {
+      text += `${count}${unit}`;
+      rest -= count * size;
+    }
+  }
+  // Fractional milliseconds cannot come from "5m"-style strings, only from raw numbers.
+  return rest > 0 ? `${ms}ms` : text;
+}

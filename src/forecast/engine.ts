@@ -116,9 +116,9 @@ export class ForecastEngine {
     return this.latest.get(slot);
   }
 
-  /** The history of a slot (for inspection), if kept. */
-  historyOf(slot: number): { history: SeriesHistory; slot: number } | undefined {
-    return this.history === undefined ? undefined : { history: this.history, slot };
+  /** The histories of the watched series (for inspection), once a model set their length. */
+  get histories(): SeriesHistory | undefined {
+    return this.history;
   }
 
   /**

@@ -1,5 +1,3 @@
-import type { FeatureSpec } from './features.js';
-
 const CHUNK_SERIES = 4096;
 
 /**
@@ -119,9 +117,4 @@ export class SeriesHistory {
     }
     return chunk;
   }
-}
-
-/** History sized for a feature spec. */
-export function historyFor(spec: FeatureSpec, capacity: number): SeriesHistory {
-  return new SeriesHistory(capacity, spec.windowSteps);
 }

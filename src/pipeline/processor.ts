@@ -102,14 +102,6 @@ export interface BatchResult {
   readonly forecast: ForecastReport | undefined;
 }
 
-/** Per-series reading kept for inspection (last value, baseline, score). */
-export interface SeriesSnapshot {
-  readonly series: string;
-  readonly lastTsMs: number;
-  readonly mean: number;
-  readonly stdDev: number;
-}
-
 const NO_POLICIES: readonly number[] = [];
 
 /**
@@ -627,9 +619,8 @@ export class Processor {
 
   private viewOf(forecast: ForecastStage, slot: number): SeriesView | undefined {
     const key = this.table.keyOf(slot);
-    const kept = forecast.engine.historyOf(slot);
-    if (key === undefined || kept === undefined) return undefined;
-    const { history } = kept;
+    const history = forecast.engine.histories;
+    if (key === undefined || history === undefined) return undefined;
     const count = history.length[slot] as number;
     const stepMs = history.stepMs[slot] as number;
     const lastTsMs = history.lastTsMs[slot] as number;

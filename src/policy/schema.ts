@@ -16,7 +16,7 @@
  * `PolicyFileSchema` parses a whole file.
  */
 import { z } from 'zod';
-import { DurationMs } from '../config/duration.js';
+import { DurationMs, formatDurationMs } from '../config/duration.js';
 import {
   compileAnchoredRegex,
   LABEL_NAME_RE,
@@ -520,8 +520,8 @@ export const HealingPolicySchema = z
           code: 'custom',
           path: ['leadTime'],
           message:
-            `lead time ${formatMs(leadTimeMs)} is longer than trigger.predict.horizon ` +
-            `${formatMs(predict.horizonMs)}: a breach would be foreseen too late to have the ` +
+            `lead time ${formatDurationMs(leadTimeMs)} is longer than trigger.predict.horizon ` +
+            `${formatDurationMs(predict.horizonMs)}: a breach would be foreseen too late to have the ` +
             'target ready; lengthen the horizon or shorten the lead time',
           params: VALUE_SHOWN,
         });
@@ -535,7 +535,7 @@ export const HealingPolicySchema = z
         // The cooldown is what keeps the reactive path quiet while a predictive action is
         // still taking effect; shorter than the lead time, both may act on one breach.
         warnings.push(
-          `cooldown: ${formatMs(cooldownMs)} is shorter than leadTime ${formatMs(leadTimeMs)}, so the policy may act again before its first action has taken effect`,
+          `cooldown: ${formatDurationMs(cooldownMs)} is shorter than leadTime ${formatDurationMs(leadTimeMs)}, so the policy may act again before its first action has taken effect`,
         );
       }
     }
@@ -580,32 +580,6 @@ export const HealingPolicySchema = z
       warnings,
     };
   });
-
-const FORMAT_UNITS: readonly (readonly [string, number])[] = [
-  ['d', 86_400_000],
-  ['h', 3_600_000],
-  ['m', 60_000],
-  ['s', 1_000],
-  ['ms', 1],
-];
-
-/**
- * Milliseconds as a `1h30m`-style string for messages. The same rendering as the CLI's
- * `formatDuration`, which the policy core cannot import (the CLI depends on adapters).
- */
-function formatMs(ms: number): string {
-  if (ms === 0) return '0s';
-  let rest = ms;
-  let text = '';
-  for (const [unit, size] of FORMAT_UNITS) {
-    const count = Math.floor(rest / size);
-    if (count > 0) {
-      text += `${count}${unit}`;
-      rest -= count * size;
-    }
-  }
-  return rest > 0 ? `${ms}ms` : text;
-}
 
 /** A policy as written (the seed's `HealingPolicy` is assignable to it). */
 export type HealingPolicy = z.input<typeof HealingPolicySchema>;

@@ -1,5 +1,6 @@
 import { readFile } from 'node:fs/promises';
 import { HealcastError } from '../../errors.js';
+import { parseTimestamp } from '../../training/traces.js';
 import type { MetricSource, SourceBatch, SourceRecord, Submission } from '../../ingest/source.js';
 import type { Clock } from '../../pipeline/clock.js';
 
@@ -102,7 +103,7 @@ export class ReplaySource implements MetricSource {
   }
 }
 
-/** Reads a `timestamp,value` CSV (header required; ISO-8601 or epoch-ms timestamps). */
+/** Reads a `timestamp,value` CSV (header required; ISO 8601 or epoch s/ms timestamps). */
 export async function loadTrace(path: string): Promise<Point[]> {
   let text: string;
   try {
@@ -117,11 +118,8 @@ export async function loadTrace(path: string): Promise<Point[]> {
   const points: Point[] = [];
   for (let n = 1; n < lines.length; n++) {
     const [tsText, valueText] = (lines[n] as string).split(',');
-    const tsMs = /^\d+$/.test(tsText ?? '')
-      ? Number(tsText)
-      : Date.parse(
-          (tsText ?? '').replace(' ', 'T') + (/[zZ]|[+-]\d\d:\d\d$/.test(tsText ?? '') ? '' : 'Z'),
-        );
+    // The same timestamp rules as training (ISO 8601 with or without zone, epoch s or ms).
+    const tsMs = parseTimestamp(tsText ?? '') ?? Number.NaN;
     const value = Number(valueText);
     if (!Number.isFinite(tsMs) || valueText === undefined || !Number.isFinite(value)) {
       throw new HealcastError(

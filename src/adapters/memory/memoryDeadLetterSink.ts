@@ -1,9 +1,8 @@
 import type { DeadLetter, DeadLetterSink } from '../../ingest/source.js';
-import type { Logger } from '../../observability/logger.js';
 
 /**
- * The embedded demo's dead-letter place: keeps the most recent letters in memory (bounded)
- * and logs each with its reason. The worker already counts them by reason in /metrics.
+ * The embedded demo's dead-letter place: keeps the most recent letters in memory (bounded).
+ * The worker logs each with its reason and counts them by reason in /metrics.
  */
 export class MemoryDeadLetterSink implements DeadLetterSink {
   readonly letters: DeadLetter[] = [];
@@ -25,5 +24,3 @@ export class MemoryDeadLetterSink implements DeadLetterSink {
     return Promise.resolve();
   }
 }
-
-export type { Logger };
