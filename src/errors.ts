@@ -10,6 +10,8 @@ export const ERROR_CODES = {
   SINK_UNAVAILABLE: 'the action sink (Redis) could not be reached',
   SOURCE_UNAVAILABLE: 'the metric source (Kafka) could not be reached',
   DEAD_LETTER_FAILED: 'a message could not be written to the dead-letter topic',
+  TARGET_FAILED: 'a remediation target (PM2, Kubernetes, webhook, command) refused or failed an action',
+  EXECUTOR_UNAVAILABLE: "the executor's Redis streams could not be reached",
 } as const;
 
 /** Stable machine-readable error code. */
@@ -31,4 +33,16 @@ export class HealcastError extends Error {
 /** True when `error` is a healcast error that says a retry may succeed. */
 export function isRetriable(error: unknown): boolean {
   return error instanceof HealcastError && error.retriable;
+}
+
+/**
+ * A remediation target failed. `retriable: true` for what may pass on a later attempt
+ * (timeouts, 5xx, connection refused, a PM2 daemon restarting); false for what never will
+ * (no such app or deployment, 4xx, a command that is not allowed).
+ */
+export class TargetError extends HealcastError {
+  constructor(message: string, options: { retriable: boolean; cause?: unknown }) {
+    super('TARGET_FAILED', message, options);
+    this.name = 'TargetError';
+  }
 }
