@@ -10,7 +10,8 @@ export const ERROR_CODES = {
   SINK_UNAVAILABLE: 'the action sink (Redis) could not be reached',
   SOURCE_UNAVAILABLE: 'the metric source (Kafka) could not be reached',
   DEAD_LETTER_FAILED: 'a message could not be written to the dead-letter topic',
-  TARGET_FAILED: 'a remediation target (PM2, Kubernetes, webhook, command) refused or failed an action',
+  TARGET_FAILED:
+    'a remediation target (PM2, Kubernetes, webhook, command) refused or failed an action',
   EXECUTOR_UNAVAILABLE: "the executor's Redis streams could not be reached",
 } as const;
 

@@ -41,9 +41,12 @@ function setPath(target: Plain, path: string, value: unknown): void {
  * Turns environment variables into a config layer. Values are converted by kind; a value that
  * does not convert is kept as text so validation reports it with its variable's path.
  */
-export function environmentLayer(env: Readonly<Record<string, string | undefined>>): Plain {
+export function environmentLayer(
+  env: Readonly<Record<string, string | undefined>>,
+  table: readonly { name: string; path: string; kind: string }[] = ENVIRONMENT,
+): Plain {
   const layer: Plain = {};
-  for (const { name, path, kind } of ENVIRONMENT) {
+  for (const { name, path, kind } of table) {
     const raw = env[name];
     if (raw === undefined || raw.trim() === '') continue;
     let value: unknown = raw.trim();
@@ -56,7 +59,7 @@ export function environmentLayer(env: Readonly<Record<string, string | undefined
     else if (kind === 'bool') value = raw === 'true' || raw === '1';
     setPath(layer, path, value);
   }
-  if (env.KAFKA_BROKERS?.trim()) layer.mode = 'kafka';
+  if (table === ENVIRONMENT && env.KAFKA_BROKERS?.trim()) layer.mode = 'kafka';
   return layer;
 }
 
@@ -88,7 +91,7 @@ export function buildWorkerConfig(...layers: Plain[]): WorkerConfig {
   return deepFreeze(parsed.data);
 }
 
-function deepFreeze<T>(value: T): T {
+export function deepFreeze<T>(value: T): T {
   if (typeof value === 'object' && value !== null) {
     for (const child of Object.values(value)) deepFreeze(child);
     Object.freeze(value);

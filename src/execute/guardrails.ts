@@ -1,0 +1,118 @@
+import { z } from 'zod';
+import { DurationMs } from '../config/duration.js';
+import type { ActionEnvelope } from '../dispatch/envelope.js';
+
+/**
+ * Guardrails: the limits a careful SRE puts on a machine that acts. They come from the
+ * executor's config (defaults, overridable per target) and are intersected with the policy's
+ * own bounds, the stricter winning: a policy can narrow what the executor allows, never widen it.
+ */
+export const GuardrailsSchema = z.strictObject({
+  /** Never scale below this many replicas. */
+  minReplicas: z.number().int().min(0).default(1),
+  /** Never scale above this many replicas. */
+  maxReplicas: z.number().int().min(1).default(10),
+  /** Largest change of one scale-out action (a "+5" request is cut to this). */
+  maxStepUp: z.number().int().min(1).default(4),
+  /** Largest change of one scale-in action; smaller than maxStepUp so scale-in is slower. */
+  maxStepDown: z.number().int().min(1).default(1),
+  /** At most `count` executed actions per target in any `window`. */
+  maxActions: z
+    .strictObject({ count: z.number().int().min(1), window: DurationMs })
+    .default({ count: 6, window: 3_600_000 }),
+  /**
+   * No scale-in within this long after the target last scaled out (like the HPA's scale-down
+   * stabilization): load that just needed more capacity is not trusted to have gone.
+   */
+  scaleDownStabilization: DurationMs.default(300_000),
+});
+export type Guardrails = z.output<typeof GuardrailsSchema>;
+/** Per-target overrides: any subset of the guardrails. */
+export const GuardrailOverridesSchema = GuardrailsSchema.partial();
+export type GuardrailOverrides = z.output<typeof GuardrailOverridesSchema>;
+
+/** What the executor knows about a target's recent history when it decides. */
+export interface TargetHistory {
+  /** Times (ms) of actions executed on the target within the rate-limit window. */
+  readonly executedAtMs: readonly number[];
+  /** When the target last scaled out (ms), if it has. */
+  readonly lastScaleUpAtMs?: number;
+  /** The replica count the executor last set, for targets it cannot observe. */
+  readonly lastReplicas?: number;
+}
+
+/** A scale request resolved against the target's state and the guardrails. */
+export type ScalePlan =
+  | {
+      readonly ok: true;
+      readonly fromReplicas: number;
+      readonly toReplicas: number;
+      /** What the guardrails changed, for the outcome record ("capped at maxReplicas 10"). */
+      readonly limitedBy: readonly string[];
+    }
+  | { readonly ok: false; readonly reason: 'no_change' | 'stabilizing'; readonly message: string };
+
+/**
+ * Turns a scale envelope into an absolute replica count. Pure: the current count and the
+ * history are passed in. The result is journaled before the driver is called, so a
+ * re-delivery re-applies the same absolute count instead of adding the step twice.
+ */
+export function planScale(
+  scale: NonNullable<ActionEnvelope['scale']>,
+  currentReplicas: number,
+  guardrails: Guardrails,
+  history: TargetHistory,
+  nowMs: number,
+): ScalePlan {
+  const limitedBy: string[] = [];
+  const min = Math.max(guardrails.minReplicas, scale.minReplicas ?? 0);
+  const max = Math.min(guardrails.maxReplicas, scale.maxReplicas ?? Number.POSITIVE_INFINITY);
+  let desired = scale.mode === 'relative' ? currentReplicas + scale.replicas : scale.replicas;
+  if (desired > currentReplicas + guardrails.maxStepUp) {
+    desired = currentReplicas + guardrails.maxStepUp;
+    limitedBy.push(`maxStepUp ${guardrails.maxStepUp}`);
+  }
+  if (desired < currentReplicas - guardrails.maxStepDown) {
+    desired = currentReplicas - guardrails.maxStepDown;
+    limitedBy.push(`maxStepDown ${guardrails.maxStepDown}`);
+  }
+  if (desired > max) {
+    desired = max;
+    limitedBy.push(`maxReplicas ${max}`);
+  }
+  if (desired < min) {
+    desired = min;
+    limitedBy.push(`minReplicas ${min}`);
+  }
+  if (desired === currentReplicas) {
+    return {
+      ok: false,
+      reason: 'no_change',
+      message: `already at ${currentReplicas} replicas${limitedBy.length > 0 ? ` (${limitedBy.join(', ')})` : ''}`,
+    };
+  }
+  if (
+    desired < currentReplicas &&
+    history.lastScaleUpAtMs !== undefined &&
+    nowMs - history.lastScaleUpAtMs < guardrails.scaleDownStabilization
+  ) {
+    const waitMs = guardrails.scaleDownStabilization - (nowMs - history.lastScaleUpAtMs);
+    return {
+      ok: false,
+      reason: 'stabilizing',
+      message: `scale-in refused: the target scaled out ${Math.round((nowMs - history.lastScaleUpAtMs) / 1000)}s ago, within the ${guardrails.scaleDownStabilization / 1000}s stabilization window (${Math.ceil(waitMs / 1000)}s left)`,
+    };
+  }
+  return { ok: true, fromReplicas: currentReplicas, toReplicas: desired, limitedBy };
+}
+
+/** Executed actions inside the rate-limit window, and whether one more is allowed. */
+export function rateLimit(
+  guardrails: Guardrails,
+  history: TargetHistory,
+  nowMs: number,
+): { allowed: boolean; inWindow: number } {
+  const since = nowMs - guardrails.maxActions.window;
+  const inWindow = history.executedAtMs.filter((t) => t > since).length;
+  return { allowed: inWindow < guardrails.maxActions.count, inWindow };
+}
