@@ -1,0 +1,177 @@
+/**
+ * The "learn" step: after a predictive (pre-emptive) fire, watch the series until the end of
+ * the prediction's horizon and say whether the predicted breach came.
+ *
+ * Verdicts (event time; `effectAtMs` = decision + the policy's lead time, when the target
+ * should have been ready):
+ * - `too_late`   the breach began before the action could take effect;
+ * - `in_time`    the breach came, after the target was ready: the forecast was right and early
+ *                enough (for demand metrics such as requests/min, which capacity does not
+ *                lower, this is what success looks like);
+ * - `prevented`  no breach, but the series did move toward the threshold — it closed at least
+ *                half of the gap it had at the decision — so the rise was real and the action
+ *                plausibly stopped it (for utilisation metrics, which capacity lowers);
+ * - `false_alarm` no breach and no such move: the forecast saw a rise that did not happen.
+ * The prevented/false-alarm split is a heuristic (the counterfactual is unobservable) and is
+ * documented as such; the executor's outcome (executed or not) is joined by the caller.
+ */
+export type PredictionVerdict = 'too_late' | 'in_time' | 'prevented' | 'false_alarm';
+
+export interface PredictionWatch {
+  readonly fireId: string;
+  readonly policy: string;
+  readonly series: string;
+  readonly threshold: number;
+  readonly direction: 'above' | 'below';
+  readonly inclusive: boolean;
+  /** The sample that fired. */
+  readonly valueAtDecision: number;
+  readonly observedAtMs: number;
+  /** observedAtMs + the policy's lead time. */
+  readonly effectAtMs: number;
+  /** observedAtMs + the prediction horizon: the forecast claimed a breach before this. */
+  readonly windowEndMs: number;
+  readonly predictedBreachAtMs: number;
+}
+
+export interface JudgedPrediction {
+  readonly watch: PredictionWatch;
+  readonly verdict: PredictionVerdict;
+  /** When the breach began (event time), if it came. */
+  readonly breachAtMs?: number;
+  /** breachAtMs − observedAtMs: how far ahead the action came. */
+  readonly leadMs?: number;
+  /** Smallest distance to the threshold seen in the window, in the metric's unit. */
+  readonly closestGap: number;
+}
+
+interface Tracking {
+  readonly watch: PredictionWatch;
+  breachAtMs: number | undefined;
+  closestGap: number;
+}
+
+/** Pure and bounded: at most `maxWatches` open watches (the oldest is judged early if full). */
+export class PredictionJudge {
+  private readonly bySeries = new Map<string, Tracking[]>();
+  private open = 0;
+
+  constructor(private readonly maxWatches = 10_000) {}
+
+  get openWatches(): number {
+    return this.open;
+  }
+
+  /** True when a series has open watches (cheap check for the per-sample path). */
+  watches(series: string): boolean {
+    return this.bySeries.has(series);
+  }
+
+  watch(watch: PredictionWatch): JudgedPrediction[] {
+    const judged: JudgedPrediction[] = [];
+    if (this.open >= this.maxWatches) judged.push(...this.closeOldest());
+    const list = this.bySeries.get(watch.series) ?? [];
+    list.push({ watch, breachAtMs: undefined, closestGap: gapOf(watch, watch.valueAtDecision) });
+    this.bySeries.set(watch.series, list);
+    this.open++;
+    return judged;
+  }
+
+  /** Feeds one sample of a watched series; returns the watches it closed. */
+  observe(series: string, timestampMs: number, value: number): JudgedPrediction[] {
+    const list = this.bySeries.get(series);
+    if (list === undefined) return [];
+    const judged: JudgedPrediction[] = [];
+    const keep: Tracking[] = [];
+    for (const t of list) {
+      if (timestampMs <= t.watch.observedAtMs) {
+        keep.push(t);
+        continue;
+      }
+      if (timestampMs > t.watch.windowEndMs) {
+        judged.push(verdictOf(t));
+        continue;
+      }
+      const gap = gapOf(t.watch, value);
+      if (gap < t.closestGap) t.closestGap = gap;
+      if (t.breachAtMs === undefined && breaches(t.watch, value)) {
+        t.breachAtMs = timestampMs;
+        // The verdict is known at the first breaching sample.
+        judged.push(verdictOf(t));
+        continue;
+      }
+      keep.push(t);
+    }
+    this.replace(series, keep, list.length);
+    return judged;
+  }
+
+  /** Closes every watch whose window ended before `eventTimeMs` (series that went quiet). */
+  expire(eventTimeMs: number): JudgedPrediction[] {
+    const judged: JudgedPrediction[] = [];
+    for (const [series, list] of [...this.bySeries]) {
+      const keep = list.filter((t) => {
+        if (t.watch.windowEndMs >= eventTimeMs) return true;
+        judged.push(verdictOf(t));
+        return false;
+      });
+      this.replace(series, keep, list.length);
+    }
+    return judged;
+  }
+
+  private closeOldest(): JudgedPrediction[] {
+    let oldest: { series: string; t: Tracking } | undefined;
+    for (const [series, list] of this.bySeries) {
+      for (const t of list) {
+        if (oldest === undefined || t.watch.observedAtMs < oldest.t.watch.observedAtMs)
+          oldest = { series, t };
+      }
+    }
+    if (oldest === undefined) return [];
+    const list = this.bySeries.get(oldest.series) ?? [];
+    const target = oldest.t;
+    this.replace(
+      oldest.series,
+      list.filter((t) => t !== target),
+      list.length,
+    );
+    return [verdictOf(target)];
+  }
+
+  private replace(series: string, keep: Tracking[], before: number): void {
+    this.open -= before - keep.length;
+    if (keep.length === 0) this.bySeries.delete(series);
+    else this.bySeries.set(series, keep);
+  }
+}
+
+function breaches(watch: PredictionWatch, value: number): boolean {
+  if (watch.direction === 'above')
+    return watch.inclusive ? value >= watch.threshold : value > watch.threshold;
+  return watch.inclusive ? value <= watch.threshold : value < watch.threshold;
+}
+
+/** Distance to the threshold on the safe side (0 at or beyond it). */
+function gapOf(watch: PredictionWatch, value: number): number {
+  return Math.max(
+    0,
+    watch.direction === 'above' ? watch.threshold - value : value - watch.threshold,
+  );
+}
+
+function verdictOf(t: Tracking): JudgedPrediction {
+  const { watch } = t;
+  if (t.breachAtMs !== undefined) {
+    return {
+      watch,
+      verdict: t.breachAtMs < watch.effectAtMs ? 'too_late' : 'in_time',
+      breachAtMs: t.breachAtMs,
+      leadMs: t.breachAtMs - watch.observedAtMs,
+      closestGap: 0,
+    };
+  }
+  const initialGap = gapOf(watch, watch.valueAtDecision);
+  const movedToward = t.closestGap <= initialGap / 2;
+  return { watch, verdict: movedToward ? 'prevented' : 'false_alarm', closestGap: t.closestGap };
+}
