@@ -6,6 +6,7 @@ import { existsSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import type { Kafka } from 'kafkajs';
 import { Registry, collectDefaultMetrics } from 'prom-client';
 import { CrashAfterEnqueues } from './adapters/faultInjection.js';
 import { HttpEndpoint } from './adapters/http/httpServer.js';
@@ -38,6 +39,10 @@ import type { Policy } from './policy/schema.js';
 import { seriesKey } from './baseline/seriesTable.js';
 import { ModelRuntime } from './adapters/tfjs/modelRuntime.js';
 import { mountInspection } from './adapters/http/inspection.js';
+import { HttpProber } from './adapters/http/httpProber.js';
+import { KafkaMetricPublisher } from './adapters/kafka/kafkaMetricPublisher.js';
+import { ProbeRunner, probesOf } from './probe/probeRunner.js';
+import { ProbeMetrics, probeEventHandler } from './probe/probeInstrumentation.js';
 
 /** healcast's version, from package.json at build time of the composition root. */
 export const VERSION = '0.1.0';
@@ -168,6 +173,7 @@ export async function startWorker(
   let actionSink: ActionSink;
   let deadLetterSink: DeadLetterSink;
   let executor: LoggingExecutor | undefined;
+  let probes: Probes | undefined;
   const closers: (() => Promise<void>)[] = [];
 
   if (config.mode === 'kafka' && config.kafka && config.redis) {
@@ -188,6 +194,9 @@ export async function startWorker(
     const dlq = new KafkaDeadLetterSink(kafka, config.kafka.deadLetterTopic);
     await Promise.all([registerCompressionCodecs(), redisSink.connect(), dlq.connect()]);
     deadLetterSink = dlq;
+    const running = await probeRunner(kafka, config.kafka.topics[0], enabled, registry, log, clock);
+    if (running) closers.push(() => running.stop());
+    probes = running;
     source = new KafkaMetricSource(
       kafka,
       {
@@ -203,6 +212,13 @@ export async function startWorker(
       () => clock.nowMs(),
     );
   } else {
+    const skipped = probesOf(enabled).map((probe) => probe.name);
+    if (skipped.length > 0) {
+      log.warn(
+        { event: 'probes_skipped', policies: skipped },
+        `probe policies need Kafka (their results travel on the metrics topic); not running ${skipped.join(', ')}`,
+      );
+    }
     const queue = new MemoryActionSink();
     actionSink = queue;
     deadLetterSink = new MemoryDeadLetterSink();
@@ -256,6 +272,7 @@ export async function startWorker(
   mountInspection(http, views);
   const httpPort = await http.listen(config.http.host, config.http.port);
   await worker.start();
+  probes?.start();
   // Hot reload: look for a newly promoted model now and then; the core warms it up and swaps.
   const reloadTimer =
     forecastSettings === undefined
@@ -282,5 +299,47 @@ export async function startWorker(
         for (const close of closers) await close();
         await http.close();
       })()),
+  };
+}
+
+/** The liveness probes of the worker, started after it and stopped with it. */
+interface Probes {
+  start(): void;
+  stop(): Promise<void>;
+}
+
+/**
+ * The runner of the enabled probe policies, publishing their results to `topic` (one the
+ * worker reads, so they come back to the policies as samples); undefined when there are none.
+ */
+async function probeRunner(
+  kafka: Kafka,
+  topic: string | undefined,
+  policies: readonly Policy[],
+  registry: Registry,
+  log: Logger,
+  clock: Clock,
+): Promise<Probes | undefined> {
+  const probes = probesOf(policies);
+  if (probes.length === 0 || topic === undefined) return undefined;
+  const publisher = new KafkaMetricPublisher(kafka, topic);
+  await publisher.connect();
+  const runner = new ProbeRunner({
+    probes,
+    prober: new HttpProber(`healcast-probe/${VERSION}`),
+    publisher,
+    clock,
+    onEvent: probeEventHandler(new ProbeMetrics(registry), log.child({ component: 'probe' })),
+  });
+  log.info(
+    { event: 'probes_configured', probes: probes.map((p) => p.name), topic },
+    `running ${probes.length} liveness probe(s), results to ${topic}`,
+  );
+  return {
+    start: () => runner.start(),
+    stop: async () => {
+      await runner.stop();
+      await publisher.close();
+    },
   };
 }

@@ -2,7 +2,7 @@ import { formatDurationMs } from '../config/duration.js';
 import { loadPolicyFile } from '../adapters/fsPolicyLoader.js';
 import { HealcastError } from '../errors.js';
 import { PolicyInvalidError } from '../policy/load.js';
-import type { Policy, PolicyAction } from '../policy/schema.js';
+import type { Policy, PolicyAction, ProbeSpec } from '../policy/schema.js';
 import type { Selector } from '../policy/selector.js';
 
 /** Where `policyValidate` writes; every call receives whole lines ending in `\n`. */
@@ -91,10 +91,29 @@ export function describePolicy(policy: Policy): string {
     target.namespace === undefined ? '' : ` in namespace ${JSON.stringify(target.namespace)}`;
   return (
     `${policy.name}${policy.enabled ? '' : ' (disabled)'}: ` +
-    `when ${trigger.metric}${formatSelector(trigger.selector)} ${op} ${trigger.threshold} ${held}: ` +
+    (policy.probe === undefined
+      ? `when ${trigger.metric}${formatSelector(trigger.selector)} ${op} ${trigger.threshold} ${held}: `
+      : `when ${describeProbe(policy.probe)}: `) +
     `${policy.actions.map(describeAction).join(', then ')} ` +
     `on ${target.kind} ${JSON.stringify(target.name)}${where}; ` +
     `cooldown ${formatDuration(policy.cooldownMs)}${describePrediction(policy)}`
+  );
+}
+
+/**
+ * `GET http://127.0.0.1:8080/healthz fails 3 times in a row (probed every 10s, timeout 1s,
+ * initial delay 10s)`: the probe a probe policy stands for, instead of its derived trigger.
+ */
+function describeProbe(probe: ProbeSpec): string {
+  const { scheme, host, port, path } = probe.httpGet;
+  const url = `${scheme}://${host.includes(':') ? `[${host}]` : host}:${port}${path}`;
+  const fails =
+    probe.failureThreshold === 1 ? 'fails' : `fails ${probe.failureThreshold} times in a row`;
+  const delay =
+    probe.initialDelayMs === 0 ? '' : `, initial delay ${formatDuration(probe.initialDelayMs)}`;
+  return (
+    `GET ${url} ${fails} ` +
+    `(probed every ${formatDuration(probe.periodMs)}, timeout ${formatDuration(probe.timeoutMs)}${delay})`
   );
 }
 

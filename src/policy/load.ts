@@ -11,6 +11,8 @@ import {
   PolicyDocumentSchema,
   PolicyFileSchema,
   PredictSchema,
+  ProbeSchema,
+  HttpGetSchema,
   TargetSchema,
   TriggerSchema,
   type Policy,
@@ -280,6 +282,8 @@ const KNOWN_KEYS = {
   trigger: Object.keys(TriggerSchema.in.shape),
   target: Object.keys(TargetSchema.shape),
   predict: Object.keys(PredictSchema.in.shape),
+  probe: Object.keys(ProbeSchema.in.shape),
+  httpGet: Object.keys(HttpGetSchema.in.shape),
   action: ['type', 'parameters'],
   document: Object.keys(PolicyDocumentSchema.shape),
 };
@@ -289,6 +293,8 @@ function knownKeysAt(segments: readonly PropertyKey[], data: unknown): readonly 
   if (last === 'trigger') return KNOWN_KEYS.trigger;
   if (last === 'target') return KNOWN_KEYS.target;
   if (last === 'predict' && segments.at(-2) === 'trigger') return KNOWN_KEYS.predict;
+  if (last === 'probe') return KNOWN_KEYS.probe;
+  if (last === 'httpGet' && segments.at(-2) === 'probe') return KNOWN_KEYS.httpGet;
   if (typeof last === 'number' && segments.at(-2) === 'actions') return KNOWN_KEYS.action;
   if (segments.length === 0 && !Array.isArray(data)) {
     return [...KNOWN_KEYS.policy, ...KNOWN_KEYS.document];
@@ -312,6 +318,11 @@ function editDistance(a: string, b: string): number {
 }
 
 function suggestion(key: string, known: readonly string[]): string {
+  // Kubernetes probes spell durations `periodSeconds: 10`; ours take units (`period: 10s`).
+  const unitless = key.replace(/Seconds$/, '');
+  if (unitless !== key && known.includes(unitless)) {
+    return ` (did you mean ${JSON.stringify(unitless)}? it takes a duration such as "10s")`;
+  }
   let best: string | undefined;
   let bestDistance = Math.max(2, Math.floor(key.length / 3)) + 1;
   for (const candidate of known) {

@@ -446,6 +446,160 @@ export const ActionSchema = z.discriminatedUnion('type', [
 ]);
 
 /**
+ * Metric a probe publishes its consecutive-failure count under (labels `probe`, `target`); a
+ * probe policy's trigger watches it. Lives here, not in src/probe, because the schema builds
+ * the trigger from it and src/probe depends on the schema, not the other way round.
+ */
+export const PROBE_FAILURES_METRIC = 'healcast_probe_consecutive_failures';
+
+/** Metric a probe publishes its last result under: 1 success, 0 failure (labels as above). */
+export const PROBE_SUCCESS_METRIC = 'healcast_probe_success';
+
+/**
+ * A probe's defaults: the kubelet's for a liveness probe (no initial delay, every 10s, 1s
+ * timeout, restart after 3 consecutive failures), so a copied Kubernetes probe means the same.
+ */
+export const PROBE_DEFAULTS = {
+  initialDelayMs: 0,
+  periodMs: 10_000,
+  timeoutMs: 1_000,
+  failureThreshold: 3,
+} as const;
+
+/** `probe.httpGet`: the request, as in a Kubernetes `httpGet` probe (named ports aside). */
+export const HttpGetSchema = z
+  .strictObject({
+    /** Request path; default `/`. */
+    path: z.string().startsWith('/', 'must start with "/"').optional(),
+    port: z.number().int().min(1).max(65_535),
+    /** Host name or address; default 127.0.0.1 (the kubelet's default is the pod's IP). */
+    host: z
+      .string()
+      .regex(/^[^\s/]+$/, 'must be a host name or address, not a URL (no scheme, no path)')
+      .optional(),
+    /** `http` (default) or `https`; Kubernetes' upper-case spelling is accepted too. */
+    scheme: z.enum(['http', 'https', 'HTTP', 'HTTPS']).optional(),
+  })
+  .transform((get) => ({
+    scheme:
+      get.scheme === undefined ? ('http' as const) : (get.scheme.toLowerCase() as 'http' | 'https'),
+    host: get.host ?? '127.0.0.1',
+    port: get.port,
+    path: get.path ?? '/',
+  }));
+
+/** The normalised `probe.httpGet`. */
+export type HttpGetSpec = z.output<typeof HttpGetSchema>;
+
+/**
+ * `probe`: a liveness check in place of a metric trigger. healcast runs an HTTP GET every
+ * `period` (after `initialDelay`); a status 200–399 within `timeout` is a success, anything
+ * else a failure. `failureThreshold` consecutive failures fire the policy, after which the
+ * count starts over and the initial delay applies again, as the kubelet does after it
+ * restarts a container. Durations take units (`"10s"`) rather than Kubernetes' `…Seconds`.
+ */
+export const ProbeSchema = z
+  .strictObject({
+    httpGet: HttpGetSchema,
+    initialDelay: DurationMs.optional(),
+    period: DurationMs.optional(),
+    timeout: DurationMs.optional(),
+    failureThreshold: z.number().int().min(1).optional(),
+  })
+  .transform((probe, ctx) => {
+    for (const key of ['period', 'timeout'] as const) {
+      if (probe[key] === 0) {
+        ctx.addIssue({ code: 'custom', path: [key], message: 'must be longer than zero' });
+      }
+    }
+    return {
+      httpGet: probe.httpGet,
+      /** Milliseconds from start (and from each restart) to the first probe; >= 0. */
+      initialDelayMs: probe.initialDelay ?? PROBE_DEFAULTS.initialDelayMs,
+      /** Milliseconds between probes; > 0. */
+      periodMs: probe.period ?? PROBE_DEFAULTS.periodMs,
+      /** Milliseconds a probe may take before it counts as failed; > 0. */
+      timeoutMs: probe.timeout ?? PROBE_DEFAULTS.timeoutMs,
+      /** Consecutive failures that fire the policy; >= 1. */
+      failureThreshold: probe.failureThreshold ?? PROBE_DEFAULTS.failureThreshold,
+    };
+  });
+
+/** The normalised `probe`, durations in milliseconds. */
+export type ProbeSpec = z.output<typeof ProbeSchema>;
+
+/** True when a target name or namespace holds a `{{label}}` placeholder. */
+function hasPlaceholder(text: string | undefined): boolean {
+  return text !== undefined && text.includes('{{');
+}
+
+/**
+ * The trigger of a policy: its own, or for a probe policy the one its probe stands for —
+ * `healcast_probe_consecutive_failures{probe="<name>"} >= failureThreshold`, at once — so
+ * the rest of the pipeline treats both alike. Exactly one of `trigger` and `probe` must be
+ * given; `undefined` after reporting a problem.
+ */
+function resolveTrigger(
+  policy: {
+    name?: string | undefined;
+    trigger?: z.output<typeof TriggerSchema> | undefined;
+    probe?: ProbeSpec | undefined;
+    target?: z.output<typeof TargetSchema> | undefined;
+  },
+  ctx: Ctx,
+): z.output<typeof TriggerSchema> | undefined {
+  const { trigger, probe } = policy;
+  if (trigger !== undefined && probe !== undefined) {
+    ctx.addIssue({
+      code: 'custom',
+      path: ['probe'],
+      message: 'give either trigger or probe, not both (a probe policy fires on its probe alone)',
+      params: VALUE_SHOWN,
+    });
+    return undefined;
+  }
+  if (probe === undefined) {
+    if (trigger === undefined) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['trigger'],
+        message: 'missing: give a trigger (a metric condition) or a probe (an HTTP liveness check)',
+      });
+    }
+    return trigger;
+  }
+  let ok = true;
+  if (policy.name === undefined) {
+    ctx.addIssue({
+      code: 'custom',
+      path: ['name'],
+      message: 'missing: a probe policy needs a name, which labels its metrics (probe="<name>")',
+    });
+    ok = false;
+  }
+  // The probe checks one endpoint, so there are no series labels to fill placeholders from.
+  for (const key of ['name', 'namespace'] as const) {
+    if (hasPlaceholder(policy.target?.[key])) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['target', key],
+        message: 'a probe policy acts on one fixed target: {{label}} placeholders are not allowed',
+      });
+      ok = false;
+    }
+  }
+  if (!ok || policy.name === undefined) return undefined;
+  // Cannot fail: every field is a valid constant or was validated above.
+  return TriggerSchema.parse({
+    metric: PROBE_FAILURES_METRIC,
+    selector: { probe: policy.name },
+    threshold: probe.failureThreshold,
+    operator: '>=',
+    duration: 0,
+  });
+}
+
+/**
  * One healing policy. The output adds `name` (derived as `<metric>_<direction>_<threshold>`
  * when absent), `cooldownMs` (default 5m; the cooldown applies per policy and rendered
  * target, so one noisy service does not silence the policy for the others) and `warnings`
@@ -463,7 +617,10 @@ export const HealingPolicySchema = z
     description: z.string().optional(),
     /** A disabled policy is loaded and validated but never fires. */
     enabled: z.boolean().default(true),
-    trigger: TriggerSchema,
+    /** The metric condition; exactly one of `trigger` and `probe`. */
+    trigger: TriggerSchema.optional(),
+    /** A liveness probe instead of a metric condition (see `ProbeSchema`). */
+    probe: ProbeSchema.optional(),
     target: TargetSchema.optional(),
     actions: z.array(ActionSchema).min(1),
     /** Quiet period after the policy fired for a target. */
@@ -481,8 +638,10 @@ export const HealingPolicySchema = z
   })
   .transform((policy, ctx) => {
     const warnings: string[] = [];
-    const { trigger } = policy;
+    const trigger = resolveTrigger(policy, ctx);
+    if (trigger === undefined) return z.NEVER;
     const { predict } = trigger;
+    const { probe } = policy;
     const leadTimeMs = policy.leadTime ?? 0;
     if (policy.target === undefined) {
       warnings.push(
@@ -495,12 +654,20 @@ export const HealingPolicySchema = z
       ['cooldown', cooldownMs],
       ['trigger.predict.horizon', predict?.horizonMs ?? 0],
       ['leadTime', leadTimeMs],
+      ['probe.initialDelay', probe?.initialDelayMs ?? 0],
+      ['probe.period', probe?.periodMs ?? 0],
+      ['probe.timeout', probe?.timeoutMs ?? 0],
     ] as const) {
       if (ms > 0 && ms < 1000) {
         warnings.push(
           `${path}: ${ms}ms is very short; a bare number means milliseconds (did you mean "${ms}s"?)`,
         );
       }
+    }
+    if (probe !== undefined && probe.timeoutMs >= probe.periodMs) {
+      warnings.push(
+        `probe.timeout: ${formatDurationMs(probe.timeoutMs)} is not shorter than probe.period ${formatDurationMs(probe.periodMs)}, so a hanging endpoint delays the next probe`,
+      );
     }
     if (cooldownMs === 0) {
       warnings.push('cooldown: 0, so the policy fires again on every qualifying sample');
@@ -576,6 +743,8 @@ export const HealingPolicySchema = z
       leadTimeMs,
       /** True: predictive fires are recorded but their actions not enqueued (dry run). */
       forecastOnly: policy.forecastOnly ?? false,
+      /** The liveness probe of a probe policy (its `trigger` is derived from it); else undefined. */
+      probe,
       /** Human-readable notes about suspicious but valid settings, each prefixed by its path. */
       warnings,
     };
