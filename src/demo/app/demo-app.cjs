@@ -59,10 +59,15 @@ function shutdown(signal) {
   if (stopping) return;
   stopping = true;
   console.log(`demo-app pid ${process.pid} got ${signal}, closing`);
-  server.close(() => process.exit(0));
-  server.closeIdleConnections();
-  // Never outlive a stuck connection by much: PM2 would SIGKILL us anyway.
-  setTimeout(() => process.exit(0), 1000).unref();
+  // close() also drops idle keep-alive connections and answers the requests in flight.
+  server.close(() => {
+    // In cluster mode the master may have handed us a connection just before it learnt that
+    // we stopped listening. Staying a moment lets us hand it back to another instance; a
+    // worker that exits first leaves that client hanging (Node's round-robin handoff).
+    setTimeout(() => process.exit(0), 300);
+  });
+  // Never outlive a stuck connection by much: PM2 sends SIGKILL after its kill_timeout.
+  setTimeout(() => process.exit(0), 1200).unref();
 }
 process.on('SIGINT', () => shutdown('SIGINT'));
 process.on('SIGTERM', () => shutdown('SIGTERM'));
