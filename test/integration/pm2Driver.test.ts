@@ -189,6 +189,34 @@ describe('Pm2Driver', () => {
     expect((await driver.observe(settings, ctx('restart'))).restartMarker).not.toBe(marker1);
   });
 
+  it('a rolling reload answers every request meanwhile', async () => {
+    const app = await startDemo(2);
+    let answered = 0;
+    const failures: string[] = [];
+    let reloading = true;
+    // Two clients on fresh connections, until the reload is over (bounded by the test timeout).
+    const client = async (): Promise<void> => {
+      while (reloading) {
+        try {
+          const { status } = await httpGet(`${app.url}/`);
+          if (status === 200) answered += 1;
+          else failures.push(`HTTP ${status}`);
+        } catch (error) {
+          failures.push(String(error));
+        }
+      }
+    };
+    const clients = [client(), client()];
+    try {
+      await driver.restart(settingsFor(app), ctx('restart'));
+    } finally {
+      reloading = false;
+      await Promise.all(clients);
+    }
+    expect(failures).toEqual([]);
+    expect(answered).toBeGreaterThan(10);
+  });
+
   it('an unknown app is a non-retriable error that names the app and lists the apps there', async () => {
     const app = await startDemo(1);
     const missing = Pm2TargetSettingsSchema.parse({ app: 'no-such-app' });
