@@ -67,7 +67,7 @@ export default tseslint.config(
     },
   },
   {
-    files: ['**/*.js', 'scripts/**'],
+    files: ['**/*.js', '**/*.cjs', 'scripts/**'],
     ...tseslint.configs.disableTypeChecked,
   },
   {

@@ -22,6 +22,27 @@ import { RedisActionSink } from './adapters/redis/redisActionSink.js';
 import { ReplaySource } from './adapters/replay/replaySource.js';
 import { systemClock } from './adapters/systemClock.js';
 import type { WorkerConfig } from './config/workerConfig.js';
+import type { ExecutorConfig } from './config/executorConfig.js';
+import { CockatielBreakers } from './adapters/breaker/cockatielBreakers.js';
+import { RedisExecutorStore } from './adapters/redis/redisExecutorStore.js';
+import {
+  CommandDriver,
+  CommandTargetSettingsSchema,
+  checkExecutable,
+  type CommandTargetSettings,
+} from './adapters/targets/commandDriver.js';
+import {
+  WebhookDriver,
+  WebhookTargetSettingsSchema,
+  type WebhookTargetSettings,
+} from './adapters/targets/webhookDriver.js';
+import { createKubernetesDriver } from './adapters/targets/kubernetesDriverFactory.js';
+import { KubernetesTargetSettingsSchema } from './adapters/targets/kubernetesSettings.js';
+import { Pm2Driver, Pm2TargetSettingsSchema } from './adapters/targets/pm2Driver.js';
+import { AllowList, type DriverBinding } from './execute/allowList.js';
+import { Executor } from './execute/executor.js';
+import type { DriverType } from './execute/targetDriver.js';
+import { ExecutorMetrics } from './observability/executorMetrics.js';
 import type { ActionSink } from './dispatch/actionSink.js';
 import { redisKeys } from './dispatch/keys.js';
 import type { DeadLetterSink, MetricSource } from './ingest/source.js';
@@ -340,6 +361,198 @@ async function probeRunner(
     stop: async () => {
       await runner.stop();
       await publisher.close();
+    },
+  };
+}
+
+/** A running executor, as `healcast executor` and the tests hold it. */
+export interface RunningExecutor {
+  readonly httpPort: number;
+  readonly registry: Registry;
+  readonly consumer: string;
+  stop(): Promise<void>;
+}
+
+/** Test hooks of the executor; never set in production. */
+export interface ExecutorTestHooks {
+  /** Called right after a driver changed a target, before the outcome is recorded. */
+  readonly afterEffect?: (actionId: string) => void;
+}
+
+/**
+ * Composes the executor: Redis store, allow-listed targets with their drivers, breakers,
+ * metrics and the HTTP endpoint. HEALCAST_TEST_EXECUTOR_CRASH=after_effect (tests only) kills
+ * the process with SIGKILL between acting on a target and recording the outcome — the moment
+ * a crash could make an action happen twice.
+ */
+export async function startExecutor(
+  config: ExecutorConfig,
+  log: Logger,
+  hooks: ExecutorTestHooks = {},
+): Promise<RunningExecutor> {
+  const registry = new Registry();
+  collectDefaultMetrics({ register: registry, prefix: 'healcast_executor_process_' });
+  const metrics = new ExecutorMetrics(registry);
+  const bindings = await executorDriverBindings(config);
+  const allowList = new AllowList(
+    config.targets,
+    { guardrails: config.guardrails, requireApproval: config.requireApproval },
+    bindings,
+  );
+  await allowList.check();
+  const usedDrivers = new Set(
+    [...Object.values(bindings)]
+      .filter((b): b is DriverBinding => b !== undefined)
+      .map((b) => b.driver),
+  );
+  const store = new RedisExecutorStore({
+    url: config.redis.url,
+    keys: redisKeys(config.redis.keyPrefix),
+    group: config.consumer.group,
+    consumer: config.consumer.name,
+    retentionMs: config.redis.markerTtl,
+    streamMaxLen: config.redis.streamMaxLen,
+  });
+  await store.connect();
+  const breakers = new CockatielBreakers(
+    {
+      failureThreshold: config.breaker.failureThreshold,
+      halfOpenAfterMs: config.breaker.halfOpenAfter,
+    },
+    async (targetKey) => {
+      const target = allowList.byTargetKey(targetKey);
+      if (target === undefined) return;
+      await target.driver.observe(target.settings, {
+        signal: AbortSignal.timeout(config.actionTimeout),
+      });
+    },
+    metrics,
+    log,
+  );
+  const killSwitch = config.killSwitch
+    ? process.env['HEALCAST_KILL_SWITCH']
+      ? 'env'
+      : 'config'
+    : undefined;
+  if (killSwitch) metrics.killSwitch.set({ source: killSwitch }, 1);
+  const crash = process.env['HEALCAST_TEST_EXECUTOR_CRASH'] === 'after_effect';
+  const executor = new Executor({
+    store,
+    targets: allowList,
+    breakers,
+    settings: {
+      dryRun: config.dryRun,
+      killSwitch,
+      maxAttempts: config.retry.maxAttempts,
+      initialBackoffMs: config.retry.initialBackoff,
+      maxBackoffMs: config.retry.maxBackoff,
+      visibilityTimeoutMs: config.visibilityTimeout,
+      actionTimeoutMs: config.actionTimeout,
+      maxActionAgeMs: config.maxActionAge,
+      batchSize: config.batchSize,
+      blockMs: 1_000,
+    },
+    metrics,
+    log,
+    nowMs: () => Date.now(),
+    random: Math.random,
+    ...(hooks.afterEffect || crash
+      ? {
+          afterEffect: (actionId: string) => {
+            hooks.afterEffect?.(actionId);
+            if (crash) process.kill(process.pid, 'SIGKILL');
+          },
+        }
+      : {}),
+  });
+  const http = new HttpEndpoint(
+    registry,
+    {
+      isAlive: () => true,
+      readiness: () => ({
+        ready: executor.isReady() && store.isConnected(),
+        components: { redis: store.isConnected(), consumer: executor.isReady() },
+      }),
+    },
+    log,
+  );
+  const httpPort = await http.listen(config.http.host, config.http.port);
+  await executor.start();
+  metrics.ready.set(1);
+  // The Redis kill switch is read per action; the gauge follows it for dashboards.
+  const killSwitchTimer = setInterval(() => {
+    store.killSwitch().then(
+      (on) => metrics.killSwitch.set({ source: 'redis' }, on ? 1 : 0),
+      () => undefined,
+    );
+    metrics.ready.set(executor.isReady() ? 1 : 0);
+  }, 2_000);
+  killSwitchTimer.unref();
+  log.info(
+    {
+      event: 'executor_started',
+      consumer: config.consumer.name,
+      group: config.consumer.group,
+      targets: config.targets.map((t) => t.target),
+      dryRun: config.dryRun,
+      killSwitch: killSwitch ?? null,
+    },
+    `executor ${config.consumer.name} consuming ${redisKeys(config.redis.keyPrefix).actionsStream} with ${allowList.size} allow-listed target(s)${config.dryRun ? ' (DRY RUN)' : ''}`,
+  );
+  return {
+    httpPort,
+    registry,
+    consumer: config.consumer.name,
+    async stop() {
+      clearInterval(killSwitchTimer);
+      await executor.stop();
+      breakers.close();
+      await Promise.allSettled([...usedDrivers].map((d) => d.close()));
+      await store.close();
+      await http.close();
+    },
+  };
+}
+
+/**
+ * The drivers the executor can use, each with its settings schema and start-up check. One
+ * instance per driver type serves every target of that type.
+ */
+async function executorDriverBindings(
+  config: ExecutorConfig,
+): Promise<Partial<Record<DriverType, DriverBinding>>> {
+  const uses = (type: DriverType): boolean => config.targets.some((t) => t[type] !== undefined);
+  const webhook = new WebhookDriver();
+  return {
+    ...(uses('pm2')
+      ? {
+          pm2: {
+            driver: new Pm2Driver({
+              ...(config.pm2?.home === undefined ? {} : { pm2Home: config.pm2.home }),
+              actionTimeoutMs: config.actionTimeout,
+            }),
+            settingsSchema: Pm2TargetSettingsSchema,
+          },
+        }
+      : {}),
+    ...(uses('kubernetes')
+      ? {
+          kubernetes: {
+            // Loaded only when a target needs it (the client library is heavy).
+            driver: await createKubernetesDriver(config.kubernetes ?? {}),
+            settingsSchema: KubernetesTargetSettingsSchema,
+          },
+        }
+      : {}),
+    webhook: {
+      driver: webhook,
+      settingsSchema: WebhookTargetSettingsSchema,
+      check: (settings) => webhook.prepare(settings as WebhookTargetSettings),
+    },
+    command: {
+      driver: new CommandDriver(),
+      settingsSchema: CommandTargetSettingsSchema,
+      check: (settings) => checkExecutable((settings as CommandTargetSettings).executable),
     },
   };
 }

@@ -1,10 +1,25 @@
 import { Command, CommanderError, Option } from 'commander';
 import { HealcastError } from '../errors.js';
 import { VERSION } from '../main.js';
+import {
+  approvalsCommand,
+  decideCommand,
+  executorCommand,
+  killSwitchCommand,
+  type ExecutorFlags,
+} from './executor.js';
 import { forecast, type ForecastFlags } from './forecast.js';
 import { policyValidate } from './policyValidate.js';
 import { run, type RunFlags } from './run.js';
 import { train, type TrainFlags } from './train.js';
+
+/** `--log-level`; `silent` only where the command's output is not its logs. */
+function logLevelOption(allowSilent: boolean): Option {
+  const levels = ['trace', 'debug', 'info', 'warn', 'error', 'fatal'];
+  return new Option('--log-level <level>', 'log level').choices(
+    allowSilent ? [...levels, 'silent'] : levels,
+  );
+}
 
 /** Builds the `healcast` command tree (commander: parsing, help and errors for free). */
 export function buildProgram(): Command {
@@ -32,17 +47,7 @@ export function buildProgram(): Command {
     .option('--from-beginning', 'a new consumer group starts at the earliest message')
     .option('--host <host>', 'HTTP listen address (default 127.0.0.1)')
     .option('--port <port>', 'HTTP port for /metrics, /healthz, /readyz (default 9464)')
-    .addOption(
-      new Option('--log-level <level>', 'log level').choices([
-        'trace',
-        'debug',
-        'info',
-        'warn',
-        'error',
-        'fatal',
-        'silent',
-      ]),
-    )
+    .addOption(logLevelOption(true))
     .option('--max-series <n>', 'most series kept in memory (default 1000000)')
     .option('--embedded', 'force the embedded demo even when KAFKA_BROKERS is set')
     .option('--trace <csv>', 'embedded: timestamp,value CSV to replay instead of the shipped trace')
@@ -174,6 +179,73 @@ export function buildProgram(): Command {
         stdout: (s) => process.stdout.write(s),
         stderr: (s) => process.stderr.write(s),
       });
+    });
+
+  const executorOptions = (command: Command): Command =>
+    command
+      .option('-c, --config <file>', 'executor config file (YAML/JSON); see README "The executor"')
+      .option('--redis <url>', 'Redis URL (env REDIS_URL)');
+  const io = {
+    stdout: (s: string) => process.stdout.write(s),
+    stderr: (s: string) => process.stderr.write(s),
+  };
+
+  executorOptions(
+    program
+      .command('executor')
+      .description(
+        'Run the executor: carry out the actions on the Redis stream against allow-listed targets (PM2, Kubernetes, webhook, command), exactly once in effect.',
+      ),
+  )
+    .option(
+      '--name <name>',
+      'consumer name, stable per instance (env HEALCAST_EXECUTOR_NAME; default the host name)',
+    )
+    .option('--dry-run', 'record what would be done, change nothing (env HEALCAST_DRY_RUN=1)')
+    .option('--host <host>', 'HTTP listen address (default 0.0.0.0)')
+    .option('--port <port>', 'HTTP port for /metrics, /healthz, /readyz (default 9465)')
+    .addOption(logLevelOption(false))
+    .action(async (flags: ExecutorFlags) => {
+      process.exitCode = await executorCommand(flags);
+    });
+
+  for (const [name, decision] of [
+    ['approve', 'approved'],
+    ['reject', 'rejected'],
+  ] as const) {
+    executorOptions(
+      program
+        .command(`${name} <action-id>`)
+        .description(
+          name === 'approve'
+            ? 'Approve an action waiting for a human (a rollback, or one deferred by an open breaker): the executor carries it out.'
+            : 'Reject an action waiting for a human: the executor records it as skipped (rejected).',
+        ),
+    )
+      .option('--by <who>', 'who decides (default user@host)')
+      .option('--reason <text>', 'why, for the audit trail')
+      .action(async (actionId: string, flags: ExecutorFlags & { by?: string; reason?: string }) => {
+        process.exitCode = await decideCommand(actionId, decision, flags, io);
+      });
+  }
+
+  executorOptions(program.command('approvals').description('List the actions waiting for a human.'))
+    .option('--json', 'print them as JSON')
+    .action(async (flags: ExecutorFlags & { json?: boolean }) => {
+      process.exitCode = await approvalsCommand(flags, io);
+    });
+
+  executorOptions(
+    program
+      .command('killswitch <state>')
+      .description(
+        "Turn the executors' kill switch on or off, or show it (on|off|status). While on, no action is executed.",
+      ),
+  )
+    .option('--by <who>', 'who flips it (default user@host)')
+    .option('--reason <text>', 'why, for the audit trail')
+    .action(async (state: string, flags: ExecutorFlags & { by?: string; reason?: string }) => {
+      process.exitCode = await killSwitchCommand(state, flags, io);
     });
   return program;
 }

@@ -68,7 +68,7 @@ export function flagsLayer(flags: RunFlags): Record<string, unknown> {
   return layer;
 }
 
-async function fileLayer(path: string | undefined): Promise<Record<string, unknown>> {
+export async function fileLayer(path: string | undefined): Promise<Record<string, unknown>> {
   if (path === undefined) return {};
   let text: string;
   try {

@@ -3,6 +3,8 @@ import { z } from 'zod';
 import { GuardrailOverridesSchema, GuardrailsSchema } from '../execute/guardrails.js';
 import { DurationMs } from './duration.js';
 import { RedisConfigSchema } from './workerConfig.js';
+// Only the schema: this file does not load @kubernetes/client-node.
+import { KubernetesConnectionSchema } from '../adapters/targets/kubernetesSettings.js';
 
 const ACTION_TYPES = ['scale', 'restart', 'rollback'] as const;
 
@@ -90,14 +92,7 @@ export const ExecutorConfigSchema = z
     /** Entries read per poll. */
     batchSize: z.number().int().min(1).max(1000).default(16),
     /** Connection of the kubernetes driver (default: the usual kubeconfig lookup). */
-    kubernetes: z
-      .strictObject({
-        kubeconfig: z.string().min(1).optional(),
-        context: z.string().min(1).optional(),
-        /** API server URL without auth (tests, `kubectl proxy`). */
-        server: z.string().url().optional(),
-      })
-      .optional(),
+    kubernetes: KubernetesConnectionSchema.optional(),
     /** The pm2 driver's daemon (default: PM2's own PM2_HOME lookup). */
     pm2: z.strictObject({ home: z.string().min(1).optional() }).optional(),
     http: z

@@ -11,6 +11,11 @@ import type { DriverType, TargetDriver } from './targetDriver.js';
 export interface DriverBinding {
   readonly driver: TargetDriver;
   readonly settingsSchema: z.ZodType;
+  /**
+   * Start-up check of one target's settings (a webhook's secret is set, a command is
+   * executable), so a bad allow-list fails the start, not the first action.
+   */
+  readonly check?: (settings: unknown) => Promise<void> | void;
 }
 
 const DRIVER_TYPES: readonly DriverType[] = ['pm2', 'kubernetes', 'webhook', 'command'];
@@ -22,6 +27,7 @@ const DRIVER_TYPES: readonly DriverType[] = ['pm2', 'kubernetes', 'webhook', 'co
  */
 export class AllowList implements ExecutorTargets {
   private readonly byKey = new Map<string, ResolvedTarget>();
+  private readonly checks: (() => Promise<void> | void)[] = [];
 
   constructor(
     entries: readonly TargetEntry[],
@@ -67,6 +73,8 @@ export class AllowList implements ExecutorTargets {
         supports: (action) => binding.driver.supports(parsed, action),
       };
       this.byKey.set(key, { allowed, driver: binding.driver, settings: parsed });
+      const check = binding.check;
+      if (check !== undefined) this.checks.push(() => check(parsed));
     });
     if (problems.length > 0) {
       throw new HealcastError(
@@ -77,6 +85,11 @@ export class AllowList implements ExecutorTargets {
         },
       );
     }
+  }
+
+  /** Runs every target's start-up check; throws the first problem. */
+  async check(): Promise<void> {
+    for (const check of this.checks) await check();
   }
 
   resolve(target: ActionEnvelope['target']): ResolvedTarget | undefined {

@@ -64,25 +64,33 @@ export function planScale(
   history: TargetHistory,
   nowMs: number,
 ): ScalePlan {
-  const limitedBy: string[] = [];
   const min = Math.max(guardrails.minReplicas, scale.minReplicas ?? 0);
   const max = Math.min(guardrails.maxReplicas, scale.maxReplicas ?? Number.POSITIVE_INFINITY);
-  let desired = scale.mode === 'relative' ? currentReplicas + scale.replicas : scale.replicas;
-  if (desired > currentReplicas + guardrails.maxStepUp) {
-    desired = currentReplicas + guardrails.maxStepUp;
-    limitedBy.push(`maxStepUp ${guardrails.maxStepUp}`);
+  const requested = scale.mode === 'relative' ? currentReplicas + scale.replicas : scale.replicas;
+  // Report only the limits that bind: a "+5" cut to 3 by maxReplicas was not cut by maxStepUp.
+  const caps = [
+    { label: `maxStepUp ${guardrails.maxStepUp}`, value: currentReplicas + guardrails.maxStepUp },
+    { label: `maxReplicas ${max}`, value: max },
+  ];
+  const floors = [
+    {
+      label: `maxStepDown ${guardrails.maxStepDown}`,
+      value: currentReplicas - guardrails.maxStepDown,
+    },
+    { label: `minReplicas ${min}`, value: min },
+  ];
+  let desired = requested;
+  let limitedBy: string[] = [];
+  const cap = Math.min(...caps.map((c) => c.value));
+  if (desired > cap) {
+    desired = cap;
+    limitedBy = caps.filter((c) => c.value === cap).map((c) => c.label);
   }
-  if (desired < currentReplicas - guardrails.maxStepDown) {
-    desired = currentReplicas - guardrails.maxStepDown;
-    limitedBy.push(`maxStepDown ${guardrails.maxStepDown}`);
-  }
-  if (desired > max) {
-    desired = max;
-    limitedBy.push(`maxReplicas ${max}`);
-  }
-  if (desired < min) {
-    desired = min;
-    limitedBy.push(`minReplicas ${min}`);
+  // Floors win over caps: above maxReplicas, a target is brought down one step at a time.
+  const floor = Math.max(...floors.map((f) => f.value));
+  if (desired < floor) {
+    desired = floor;
+    limitedBy = floors.filter((f) => f.value === floor).map((f) => f.label);
   }
   if (desired === currentReplicas) {
     return {

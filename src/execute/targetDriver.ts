@@ -25,8 +25,8 @@ export interface TargetDriver<Settings = unknown> {
   readonly type: DriverType;
   /** Which action types this driver can carry out for a target with these settings. */
   supports(settings: Settings, action: ActionEnvelope['type']): boolean;
-  /** Reads the target's current state (cheap; also the breaker's half-open probe). */
-  observe(settings: Settings, ctx: DriverContext): Promise<TargetObservation>;
+  /** Reads the target's current state (cheap, read-only; also the breaker's half-open probe). */
+  observe(settings: Settings, ctx: ObserveContext): Promise<TargetObservation>;
   /** Sets the target's replica count to `replicas` (absolute). */
   scale(settings: Settings, replicas: number, ctx: DriverContext): Promise<EffectReport>;
   /** Restarts the target (rolling where the target supports it). */
@@ -39,8 +39,13 @@ export interface TargetDriver<Settings = unknown> {
 
 export type DriverType = 'pm2' | 'kubernetes' | 'webhook' | 'command';
 
+/** What a read-only call gets: only a way to give up. */
+export interface ObserveContext {
+  readonly signal: AbortSignal;
+}
+
 /** What a driver is told about the action it carries out. */
-export interface DriverContext {
+export interface DriverContext extends ObserveContext {
   /** The action's id: the idempotency key drivers pass on to receivers. */
   readonly actionId: string;
   readonly envelope: ActionEnvelope;
@@ -48,7 +53,6 @@ export interface DriverContext {
   readonly intentAtMs: number;
   /** 1 for the first attempt. */
   readonly attempt: number;
-  readonly signal: AbortSignal;
 }
 
 /** A target's state as a driver sees it; fields it cannot know stay undefined. */

@@ -77,7 +77,7 @@ export class RedisOutcomeReader {
   private async run(): Promise<void> {
     while (!this.stopping) {
       try {
-        const reply = (await this.redis.xread(
+        const reply = await this.redis.xread(
           'COUNT',
           256,
           'BLOCK',
@@ -85,7 +85,7 @@ export class RedisOutcomeReader {
           'STREAMS',
           this.options.keys.outcomesStream,
           this.lastId,
-        )) as [string, [string, string[]][]][] | null;
+        );
         for (const [, entries] of reply ?? []) {
           for (const [id, flat] of entries) {
             this.lastId = id;

@@ -173,6 +173,27 @@ describe('planScale', () => {
     });
   });
 
+  it('reports only the limit that binds, and walks a target above its maximum down one step at a time', () => {
+    expect(
+      planScale(
+        relative(5, { maxReplicas: 10 }),
+        1,
+        { ...guardrails, maxReplicas: 3 },
+        { executedAtMs: [] },
+        NOW,
+      ),
+    ).toMatchObject({
+      toReplicas: 3,
+      limitedBy: ['maxReplicas 3'],
+    });
+    expect(
+      planScale(relative(1), 10, { ...guardrails, maxReplicas: 3 }, { executedAtMs: [] }, NOW),
+    ).toMatchObject({
+      toReplicas: 9,
+      limitedBy: ['maxStepDown 1'],
+    });
+  });
+
   it('scales in by at most maxStepDown and never below min', () => {
     expect(
       planScale({ mode: 'absolute', replicas: 1 }, 5, guardrails, { executedAtMs: [] }, NOW),
