@@ -17,7 +17,9 @@ export const KafkaConfigSchema = z.strictObject({
   /**
    * Deployment events (service, version, time) that open the watch windows of policies with
    * a `deployment:` gate (automatic rollbacks). Read by the same consumer group as the metric
-   * topics, committed and re-read on recovery the same way. Unset: no deployments are read.
+   * topics, committed and re-read on recovery the same way — so keep `recoveryLookback` longer
+   * than the longest deployment window, or a restart forgets windows still open. Unset: no
+   * deployments are read.
    */
   deploymentsTopic: z.string().min(1).optional(),
   /** Wire format of the metric messages; `auto` tells JSON from line protocol per message. */
