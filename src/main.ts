@@ -21,7 +21,7 @@ import { loadPolicyFile } from './adapters/fsPolicyLoader.js';
 import { RedisActionSink } from './adapters/redis/redisActionSink.js';
 import { ReplaySource } from './adapters/replay/replaySource.js';
 import { systemClock } from './adapters/systemClock.js';
-import type { WorkerConfig } from './config/workerConfig.js';
+import { subscribedTopics, type WorkerConfig } from './config/workerConfig.js';
 import type { ExecutorConfig } from './config/executorConfig.js';
 import { CockatielBreakers } from './adapters/breaker/cockatielBreakers.js';
 import { RedisExecutorStore } from './adapters/redis/redisExecutorStore.js';
@@ -161,6 +161,7 @@ export async function startWorker(
     maxSeries: config.maxSeries,
     format: config.kafka?.format ?? 'auto',
     limits: config.limits,
+    deploymentsTopic: config.kafka?.deploymentsTopic,
   };
   const onThread =
     config.processing === 'thread' ||
@@ -222,7 +223,7 @@ export async function startWorker(
       kafka,
       {
         groupId: config.kafka.groupId,
-        topics: config.kafka.topics,
+        topics: subscribedTopics(config.kafka),
         fromBeginning: config.kafka.fromBeginning,
         sessionTimeoutMs: config.kafka.sessionTimeout,
         heartbeatIntervalMs: config.kafka.heartbeatInterval,

@@ -14,6 +14,14 @@ export const KafkaConfigSchema = z.strictObject({
   groupId: z.string().min(1).default('healcast'),
   topics: z.array(z.string().min(1)).min(1).default(['metrics']),
   deadLetterTopic: z.string().min(1).default('metrics.dead-letter'),
+  /**
+   * Deployment events (service, version, time) that open the watch windows of policies with
+   * a `deployment:` gate (automatic rollbacks). Read by the same consumer group as the metric
+   * topics, committed and re-read on recovery the same way — so keep `recoveryLookback` longer
+   * than the longest deployment window, or a restart forgets windows still open. Unset: no
+   * deployments are read.
+   */
+  deploymentsTopic: z.string().min(1).optional(),
   /** Wire format of the metric messages; `auto` tells JSON from line protocol per message. */
   format: z.enum(['auto', 'json', 'influx']).default('auto'),
   /** Where a new consumer group starts: the earliest retained message or only new ones. */
@@ -142,6 +150,18 @@ export const WorkerConfigSchema = z
         });
       }
     }
+    const deploymentsTopic = config.kafka?.deploymentsTopic;
+    if (
+      deploymentsTopic !== undefined &&
+      (config.kafka?.topics.includes(deploymentsTopic) === true ||
+        config.kafka?.deadLetterTopic === deploymentsTopic)
+    ) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['kafka', 'deploymentsTopic'],
+        message: `must differ from kafka.topics and kafka.deadLetterTopic: one topic cannot hold both deployments and ${config.kafka?.deadLetterTopic === deploymentsTopic ? 'dead letters' : 'metrics'}`,
+      });
+    }
     if (config.kafka && config.kafka.heartbeatInterval * 3 > config.kafka.sessionTimeout) {
       ctx.addIssue({
         code: 'custom',
@@ -157,6 +177,16 @@ export const WorkerConfigSchema = z
       });
     }
   });
+
+/** Kafka settings, validated. */
+export type KafkaConfig = z.output<typeof KafkaConfigSchema>;
+
+/** Every topic the worker's consumer group reads: the metric topics, then the deployments topic. */
+export function subscribedTopics(kafka: KafkaConfig): string[] {
+  return kafka.deploymentsTopic === undefined
+    ? [...kafka.topics]
+    : [...kafka.topics, kafka.deploymentsTopic];
+}
 
 /** Raw configuration as written in a file or assembled from env and flags. */
 export type WorkerConfigInput = z.input<typeof WorkerConfigSchema>;
@@ -178,6 +208,7 @@ export const ENVIRONMENT: readonly {
   { name: 'HEALCAST_TOPICS', path: 'kafka.topics', kind: 'list' },
   { name: 'HEALCAST_GROUP_ID', path: 'kafka.groupId', kind: 'string' },
   { name: 'HEALCAST_DEAD_LETTER_TOPIC', path: 'kafka.deadLetterTopic', kind: 'string' },
+  { name: 'HEALCAST_DEPLOYMENTS_TOPIC', path: 'kafka.deploymentsTopic', kind: 'string' },
   { name: 'HEALCAST_FORMAT', path: 'kafka.format', kind: 'string' },
   { name: 'HEALCAST_REDIS_PREFIX', path: 'redis.keyPrefix', kind: 'string' },
   { name: 'HEALCAST_HTTP_HOST', path: 'http.host', kind: 'string' },

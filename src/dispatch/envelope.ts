@@ -7,7 +7,8 @@ import { z } from 'zod';
  * version, anything else bumps it.
  */
 export const ACTION_SCHEMA_VERSION = 'healcast.action/v1' as const;
-// v1 grew `trigger: "predictive"` and `evidence.prediction` additively (issue #3).
+// v1 grew `trigger: "predictive"` and `evidence.prediction` additively (issue #3), and
+// `evidence.deployment` for deployment-gated policies (issue #4, automatic rollbacks).
 
 export const ActionTargetSchema = z.object({
   kind: z.string().min(1),
@@ -49,6 +50,19 @@ export const ActionEvidenceSchema = z.object({
       /** The upper-quantile forecast at the predicted breach step. */
       forecastUpper: z.number(),
       modelVersion: z.string(),
+    })
+    .optional(),
+  /**
+   * For policies gated on a deployment: the deployment whose watch window the fire fell in
+   * (what a rollback undoes; `previousVersion` is what it goes back to, when known).
+   */
+  deployment: z
+    .object({
+      service: z.string(),
+      version: z.string(),
+      previousVersion: z.string().optional(),
+      /** Event time of the deployment (ms since epoch). */
+      deployedAtMs: z.number(),
     })
     .optional(),
 });

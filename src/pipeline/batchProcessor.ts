@@ -1,4 +1,9 @@
-import type { BatchStats, DeadLetterDraft, ForecastReport } from './processor.js';
+import type {
+  BatchStats,
+  DeadLetterDraft,
+  ForecastReport,
+  RecordedDeployment,
+} from './processor.js';
 import type { Fire } from '../dispatch/envelope.js';
 import type { SourceRecord } from '../ingest/source.js';
 import type { Processor } from './processor.js';
@@ -8,6 +13,8 @@ export interface ProcessedBatch {
   readonly fires: Fire[];
   /** Unusable records by their index in the batch, with the reason. */
   readonly deadLetters: DeadLetterDraft[];
+  /** Deployments read from the deployments topic (replays excluded). */
+  readonly deployments: RecordedDeployment[];
   readonly stats: BatchStats;
   /** Live series and series breaching each policy, after the batch. */
   readonly liveSeries: number;
@@ -77,10 +84,11 @@ export function processedBatch(
   nowMs: number,
   model: ModelStatusView | undefined,
 ): ProcessedBatch {
-  const { fires, deadLetters, stats, forecast } = core.processBatch(records, nowMs);
+  const { fires, deadLetters, deployments, stats, forecast } = core.processBatch(records, nowMs);
   return {
     fires,
     deadLetters,
+    deployments,
     stats,
     liveSeries: core.liveSeries,
     breaching: [...core.breachingSeries()],

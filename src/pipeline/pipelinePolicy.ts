@@ -1,6 +1,6 @@
 import type { ActionEnvelope, ActionTarget } from '../dispatch/envelope.js';
 import type { BreachRule } from '../policy/breach.js';
-import type { Policy } from '../policy/schema.js';
+import type { DeploymentGate, Policy } from '../policy/schema.js';
 import type { PredictiveRule } from '../predict/predictiveTrigger.js';
 import { matchesSelector, renderTemplate } from '../policy/selector.js';
 
@@ -20,6 +20,16 @@ export interface PipelinePolicy extends BreachRule {
   readonly predict: PredictiveRule | undefined;
   /** Predictive fires are recorded but not enqueued. */
   readonly forecastOnly: boolean;
+  /** The deployment gate, when the policy fires only inside a deployment's watch window. */
+  readonly deployment?: PipelineDeploymentGate | undefined;
+}
+
+/** A policy's deployment gate, its service template bound. */
+export interface PipelineDeploymentGate {
+  /** Milliseconds after a deployment during which the policy may fire. */
+  readonly windowMs: number;
+  /** The deployed service a series belongs to; undefined when a label is missing. */
+  serviceOf(labels: Readonly<Record<string, string>>): string | undefined;
 }
 
 /** One action of a policy, ready to be put into an envelope. */
@@ -69,10 +79,15 @@ export function toPipelinePolicy(policy: Policy): PipelinePolicy {
             leadTimeMs: policy.leadTimeMs,
           },
     forecastOnly: policy.forecastOnly,
+    deployment: policy.deployment === undefined ? undefined : bindGate(policy.deployment),
     actions: policy.actions.map((action) => ({
       type: action.type,
       parameters: action.parameters,
       scale: action.type === 'scale' ? { ...action.scale } : undefined,
     })),
   };
+}
+
+function bindGate({ windowMs, serviceTemplate }: DeploymentGate): PipelineDeploymentGate {
+  return { windowMs, serviceOf: (labels) => renderTemplate(serviceTemplate, labels) };
 }

@@ -16,11 +16,13 @@ import {
   type Fire,
 } from '../dispatch/envelope.js';
 import { decodeMessage } from '../ingest/decode.js';
+import { decodeDeploymentEvent, type DeploymentEvent } from '../ingest/deploymentEvent.js';
 import type { DecodeLimits } from '../ingest/limits.js';
 import type { MetricSample } from '../ingest/sample.js';
 import type { SourceRecord } from '../ingest/source.js';
 import { BreachTracker, isBreaching } from '../policy/breach.js';
-import type { PipelinePolicy } from './pipelinePolicy.js';
+import { DeploymentWindows, type RecordOutcome } from '../policy/deploymentWindows.js';
+import type { PipelineDeploymentGate, PipelinePolicy } from './pipelinePolicy.js';
 import type { ForecastEngine, ForecastRoundStats, StoredForecast } from '../forecast/engine.js';
 import type { SeriesListEntry, SeriesView } from '../forecast/seriesView.js';
 import { breachProbability, horizonStepsFor } from '../predict/breachProbability.js';
@@ -34,6 +36,11 @@ export interface ProcessorSettings {
   readonly maxSeries: number;
   readonly format: 'auto' | 'json' | 'influx';
   readonly limits: DecodeLimits;
+  /**
+   * Records of this topic are deployment events (see `DeploymentEventSchema`), not metrics:
+   * they open the watch windows of deployment-gated policies. Undefined: no deployments.
+   */
+  readonly deploymentsTopic?: string | undefined;
 }
 
 /** Settings plus the policies to run. */
@@ -94,10 +101,17 @@ export interface DeadLetterDraft {
   readonly detail: string;
 }
 
+/** A deployment read in a batch (not a replayed one), and what the window tracker made of it. */
+export interface RecordedDeployment {
+  readonly event: DeploymentEvent;
+  readonly outcome: RecordOutcome;
+}
+
 /** Everything one batch produced. Nothing is written anywhere yet: the caller does that. */
 export interface BatchResult {
   readonly fires: Fire[];
   readonly deadLetters: DeadLetterDraft[];
+  readonly deployments: RecordedDeployment[];
   readonly stats: BatchStats;
   readonly forecast: ForecastReport | undefined;
 }
@@ -137,6 +151,8 @@ export class Processor {
    */
   private readonly forecastSlot: Uint8Array;
   private readonly inspectKeys: ReadonlySet<string>;
+  /** Latest deployment per service, from the deployments topic. */
+  private readonly deployments = new DeploymentWindows();
 
   constructor(private readonly options: ProcessorOptions) {
     this.table = new SeriesTable(options.maxSeries);
@@ -187,9 +203,15 @@ export class Processor {
     };
     const fires: Fire[] = [];
     const deadLetters: DeadLetterDraft[] = [];
+    const deployments: RecordedDeployment[] = [];
     const decodeOptions = { format: this.options.format, nowMs, limits: this.options.limits };
+    const deploymentsTopic = this.options.deploymentsTopic;
     for (let index = 0; index < records.length; index++) {
       const record = records[index] as SourceRecord;
+      if (record.topic === deploymentsTopic) {
+        this.recordDeployment(record, index, nowMs, stats, deadLetters, deployments);
+        continue;
+      }
       const { samples, problems } = decodeMessage(record.value, decodeOptions);
       if (record.replayed === true) {
         stats.messagesReplayed++;
@@ -200,8 +222,7 @@ export class Processor {
           .slice(0, 20)
           .map((p) => (p.index === undefined ? '' : `[${p.index}] `) + `${p.reason}: ${p.detail}`)
           .join('; ');
-        deadLetters.push({ index, reason, detail });
-        stats.deadLetterReasons.set(reason, (stats.deadLetterReasons.get(reason) ?? 0) + 1);
+        addDeadLetter(stats, deadLetters, { index, reason, detail });
         if (whole) stats.messagesDeadLettered++;
         else stats.messagesPartial++;
       } else {
@@ -212,7 +233,48 @@ export class Processor {
     const forecast = this.options.forecast
       ? this.predict(this.options.forecast, nowMs, fires)
       : undefined;
-    return { fires, deadLetters, stats, forecast };
+    return { fires, deadLetters, deployments, stats, forecast };
+  }
+
+  /**
+   * One record of the deployments topic: a valid deployment moves its service's window (a
+   * replayed one too: that is how a restart gets its open windows back); a bad one is
+   * dead-lettered and counted like a bad metric message.
+   */
+  private recordDeployment(
+    record: SourceRecord,
+    index: number,
+    nowMs: number,
+    stats: BatchStats,
+    deadLetters: DeadLetterDraft[],
+    recorded: RecordedDeployment[],
+  ): void {
+    const decoded = decodeDeploymentEvent(record.value, { nowMs, limits: this.options.limits });
+    if (record.replayed === true) {
+      stats.messagesReplayed++;
+      if (decoded.ok) this.deployments.record(decoded.event);
+      return;
+    }
+    if (!decoded.ok) {
+      const { reason, detail } = decoded.problem;
+      addDeadLetter(stats, deadLetters, { index, reason, detail });
+      stats.messagesDeadLettered++;
+      return;
+    }
+    stats.messagesOk++;
+    recorded.push({ event: decoded.event, outcome: this.deployments.record(decoded.event) });
+  }
+
+  /** The deployment whose watch window holds event time `atMs` for a series, if any. */
+  private openDeployment(
+    gate: PipelineDeploymentGate,
+    labels: Readonly<Record<string, string>>,
+    atMs: number,
+  ): DeploymentEvent | undefined {
+    const service = gate.serviceOf(labels);
+    return service === undefined
+      ? undefined
+      : this.deployments.openWindow(service, atMs, gate.windowMs);
   }
 
   private processSample(
@@ -285,6 +347,21 @@ export class Processor {
       const cooldownKey = `${policy.name}|${targetKeyOf(target)}`;
       const decision = tracker.observe(slot, sample.value, sample.timestampMs, cooldownKey);
       if (decision.kind !== 'fire') continue;
+      // Checked only once a breach is ready to fire: series no gated policy watches pay nothing.
+      let deployment: DeploymentEvent | undefined;
+      if (policy.deployment !== undefined) {
+        deployment = this.openDeployment(policy.deployment, sample.labels, sample.timestampMs);
+        // A breach is blamed on the deployment only for the part of it inside the window; the
+        // tracker keeps it going meanwhile, so a deployment read late (the topics are read in
+        // no order with each other) still fires on the next breaching sample.
+        if (
+          deployment === undefined ||
+          sample.timestampMs - Math.max(decision.startMs, deployment.deployedAtMs) <
+            policy.durationMs
+        ) {
+          continue;
+        }
+      }
       tracker.startCooldown(cooldownKey, sample.timestampMs);
       const key = this.table.keyOf(slot) as string;
       const fireId = fireIdOf({
@@ -310,6 +387,7 @@ export class Processor {
             labels: sample.labels,
             breachStartMs: decision.startMs,
             reading,
+            deployment,
           },
         ),
       );
@@ -334,6 +412,7 @@ export class Processor {
       reading?: BaselineReading;
       prediction?: ActionEvidence['prediction'];
       forecastOnly?: boolean;
+      deployment?: DeploymentEvent | undefined;
     },
   ): Fire {
     const reading = how.reading;
@@ -373,6 +452,17 @@ export class Processor {
       anomalyScore: Math.min(1, Math.max(0, score)),
     };
     if (how.prediction !== undefined) evidence.prediction = how.prediction;
+    const deployment = how.deployment;
+    if (deployment !== undefined) {
+      evidence.deployment = {
+        service: deployment.service,
+        version: deployment.version,
+        ...(deployment.previousVersion === undefined
+          ? {}
+          : { previousVersion: deployment.previousVersion }),
+        deployedAtMs: deployment.deployedAtMs,
+      };
+    }
     const actions: ActionEnvelope[] = policy.actions.map((action, actionIndex) => {
       const envelope: ActionEnvelope = {
         schema: ACTION_SCHEMA_VERSION,
@@ -535,12 +625,19 @@ export class Processor {
       if (target === undefined) continue;
       const tracker = this.trackers[index] as BreachTracker;
       const cooldownKey = `${policy.name}|${targetKeyOf(target)}`;
+      const gate = policy.deployment;
+      const deployment =
+        gate === undefined ? undefined : this.openDeployment(gate, labels, stored.originTsMs);
       const decision = predictive.evaluate(slot, {
         nowMs: stored.originTsMs,
         stepMs: stored.stepMs,
         forecast: breach,
         breachingNow: isBreaching(policy, stored.originValue),
-        coolingDown: tracker.isCoolingDown(cooldownKey, stored.originTsMs),
+        // Outside a deployment's window a gated policy may not act, just as while cooling
+        // down: the episode is still followed (and re-arms), so it fires once a window opens.
+        coolingDown:
+          (gate !== undefined && deployment === undefined) ||
+          tracker.isCoolingDown(cooldownKey, stored.originTsMs),
       });
       if (decision.kind !== 'fire' || decision.etaMs === undefined) continue;
       tracker.startCooldown(cooldownKey, stored.originTsMs);
@@ -584,6 +681,7 @@ export class Processor {
               modelVersion: stored.modelVersion,
             },
             forecastOnly: policy.forecastOnly || forecast.forecastOnly,
+            deployment,
           },
         ),
       );
@@ -702,6 +800,16 @@ export class Processor {
     );
     return matched.length === 0 ? NO_POLICIES : matched;
   }
+}
+
+/** Puts a record on the dead-letter list and counts its reason. */
+function addDeadLetter(
+  stats: BatchStats,
+  deadLetters: DeadLetterDraft[],
+  draft: DeadLetterDraft,
+): void {
+  deadLetters.push(draft);
+  stats.deadLetterReasons.set(draft.reason, (stats.deadLetterReasons.get(draft.reason) ?? 0) + 1);
 }
 
 /** A forecast value waiting for the actual of its time. */

@@ -382,6 +382,18 @@ export class Worker {
         'message dead-lettered',
       );
     }
+    for (const { event: deployment, outcome } of result.deployments) {
+      const { service, version } = deployment;
+      log.info(
+        {
+          event: outcome === 'recorded' ? 'deployment_recorded' : 'deployment_superseded',
+          ...deployment,
+        },
+        outcome === 'recorded'
+          ? `deployment of ${service} ${version} recorded: deployment-gated policies watch it`
+          : `deployment of ${service} ${version} is not newer than the one on record: ignored`,
+      );
+    }
     this.recordForecast(result);
     for (const fire of result.fires) {
       if (fire.forecastOnly !== true) continue;

@@ -253,6 +253,33 @@ export const TargetSchema = z.strictObject({
   namespace: TemplateSchema.optional(),
 });
 
+/** The service a deployment gate watches when it names none: the series' `service` label. */
+export const DEFAULT_DEPLOYMENT_SERVICE = '{{service}}';
+
+/**
+ * `deployment`: act only inside the watch window of a deployment (automatic rollbacks). The
+ * policy fires — reactively or predictively — only while the latest deployment of `service`
+ * (a template filled from the firing series' labels) is at most `window` old at the sample's
+ * event time, and a reactive breach counts only from the deployment on: it must have lasted
+ * `trigger.duration` inside the window. Deployments come from the worker's deployments topic.
+ */
+export const DeploymentGateSchema = z
+  .strictObject({
+    /** How long after a deployment its breaches are blamed on it. */
+    window: DurationMs.refine((ms) => ms > 0, 'must be longer than zero'),
+    /** The deployed service, as named on the deployments topic; default `{{service}}`. */
+    service: TemplateSchema.optional(),
+  })
+  .transform((gate) => ({
+    /** Milliseconds after a deployment during which the policy may fire; > 0. */
+    windowMs: gate.window,
+    /** Template of the deployed service's name, `{{label}}` placeholders unrendered. */
+    serviceTemplate: gate.service ?? DEFAULT_DEPLOYMENT_SERVICE,
+  }));
+
+/** The normalised `deployment` gate. */
+export type DeploymentGate = z.output<typeof DeploymentGateSchema>;
+
 /** Free-form action parameters, forwarded verbatim to executors. */
 const ParametersSchema = z.record(z.string(), z.unknown());
 
@@ -635,6 +662,8 @@ export const HealingPolicySchema = z
      * of a breach without enqueuing the actions. Reactive fires are unaffected. Default false.
      */
     forecastOnly: z.boolean().optional(),
+    /** Fire only within a window after a deployment of the series' service (see the schema). */
+    deployment: DeploymentGateSchema.optional(),
   })
   .transform((policy, ctx) => {
     const warnings: string[] = [];
@@ -706,6 +735,12 @@ export const HealingPolicySchema = z
         );
       }
     }
+    const gate = policy.deployment;
+    if (gate !== undefined && trigger.durationMs > gate.windowMs) {
+      warnings.push(
+        `deployment.window: ${formatDurationMs(gate.windowMs)} is shorter than trigger.duration ${formatDurationMs(trigger.durationMs)}, so no breach can last long enough inside it: the policy ${predict === undefined ? 'can never fire' : 'can only fire predictively'}`,
+      );
+    }
     policy.actions.forEach((action, index) => {
       if (action.type !== 'scale') return;
       const known: readonly string[] = Object.values(SCALE_PARAMETER_ALIASES).flat();
@@ -743,6 +778,8 @@ export const HealingPolicySchema = z
       leadTimeMs,
       /** True: predictive fires are recorded but their actions not enqueued (dry run). */
       forecastOnly: policy.forecastOnly ?? false,
+      /** Present: the policy fires only inside a deployment's watch window. */
+      ...(gate === undefined ? {} : { deployment: gate }),
       /** The liveness probe of a probe policy (its `trigger` is derived from it); else undefined. */
       probe,
       /** Human-readable notes about suspicious but valid settings, each prefixed by its path. */

@@ -24,6 +24,13 @@ export type ToThread =
       readonly starts: Int32Array;
       readonly lengths: Int32Array;
       readonly replayed: Uint8Array;
+      /**
+       * The distinct topics of the batch and each record's index into them (the core tells
+       * deployment events from metrics by topic). A batch from Kafka has a single topic, so
+       * this costs one small array, not a string per record.
+       */
+      readonly topics: string[];
+      readonly topicIndex: Uint16Array;
     }
   | {
       readonly kind: 'sync';
@@ -52,6 +59,10 @@ export function packRecords(
   const starts = new Int32Array(n);
   const lengths = new Int32Array(n);
   const replayed = new Uint8Array(n);
+  const topicIndex = new Uint16Array(n);
+  const topics: string[] = [];
+  let lastTopic: string | undefined;
+  let lastTopicIndex = 0;
   let at = 0;
   for (let i = 0; i < n; i++) {
     const record = records[i] as SourceRecord;
@@ -65,21 +76,37 @@ export function packRecords(
       at += value.length;
     }
     replayed[i] = record.replayed === true ? 1 : 0;
+    if (record.topic !== lastTopic) {
+      lastTopic = record.topic;
+      lastTopicIndex = topics.indexOf(record.topic);
+      if (lastTopicIndex < 0) lastTopicIndex = topics.push(record.topic) - 1;
+    }
+    topicIndex[i] = lastTopicIndex;
   }
   return {
-    message: { kind: 'batch', id, nowMs, bytes: bytes.buffer, starts, lengths, replayed },
-    transfer: [bytes.buffer, starts.buffer, lengths.buffer, replayed.buffer],
+    message: {
+      kind: 'batch',
+      id,
+      nowMs,
+      bytes: bytes.buffer,
+      starts,
+      lengths,
+      replayed,
+      topics,
+      topicIndex,
+    },
+    transfer: [bytes.buffer, starts.buffer, lengths.buffer, replayed.buffer, topicIndex.buffer],
   };
 }
 
-/** The records as the core needs them (values and the replay flag) from a packed batch. */
+/** The records as the core needs them (topic, value, replay flag) from a packed batch. */
 export function unpackRecords(message: ToThread & { kind: 'batch' }): SourceRecord[] {
-  const { bytes, starts, lengths, replayed } = message;
+  const { bytes, starts, lengths, replayed, topics, topicIndex } = message;
   const records: SourceRecord[] = new Array<SourceRecord>(lengths.length);
   for (let i = 0; i < lengths.length; i++) {
     const length = lengths[i] as number;
     records[i] = {
-      topic: '',
+      topic: topics[topicIndex[i] as number] ?? '',
       partition: 0,
       offset: String(i),
       key: null,
