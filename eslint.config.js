@@ -44,6 +44,9 @@ export default tseslint.config(
       'src/config/**',
       'src/forecast/**',
       'src/predict/**',
+      'src/probe/**',
+      'src/execute/**',
+      'src/learn/**',
       // Training's core: traces, windows, baselines, metrics, report rendering. Its file and
       // Kafka I/O live in src/adapters (fsTraining.ts, kafka/kafkaTopicReplay.ts).
       'src/training/**',

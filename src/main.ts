@@ -63,7 +63,7 @@ import { mountInspection } from './adapters/http/inspection.js';
 import { HttpProber } from './adapters/http/httpProber.js';
 import { KafkaMetricPublisher } from './adapters/kafka/kafkaMetricPublisher.js';
 import { ProbeRunner, probesOf } from './probe/probeRunner.js';
-import { ProbeMetrics, probeEventHandler } from './probe/probeInstrumentation.js';
+import { ProbeMetrics, probeEventHandler } from './observability/probeInstrumentation.js';
 
 /** healcast's version, from package.json at build time of the composition root. */
 export const VERSION = '0.1.0';

@@ -41,6 +41,10 @@ export function buildProgram(): Command {
     .option('--topics <list>', 'metric topics (default metrics)')
     .option('--group <id>', 'consumer group id (default healcast)')
     .option('--dead-letter-topic <topic>', 'dead-letter topic (default metrics.dead-letter)')
+    .option(
+      '--deployments-topic <topic>',
+      'deployment events (service, version, time) that open watch windows for automatic rollbacks (env HEALCAST_DEPLOYMENTS_TOPIC)',
+    )
     .addOption(
       new Option('--format <format>', 'message format').choices(['auto', 'json', 'influx']),
     )

@@ -92,7 +92,10 @@ export function describePolicy(policy: Policy): string {
   return (
     `${policy.name}${policy.enabled ? '' : ' (disabled)'}: ` +
     (policy.probe === undefined
-      ? `when ${trigger.metric}${formatSelector(trigger.selector)} ${op} ${trigger.threshold} ${held}: `
+      ? `when ${trigger.metric}${formatSelector(trigger.selector)} ${op} ${trigger.threshold} ${held}` +
+        (policy.deployment === undefined
+          ? ': '
+          : ` within ${formatDuration(policy.deployment.windowMs)} of a deployment of "${policy.deployment.serviceTemplate}": `)
       : `when ${describeProbe(policy.probe)}: `) +
     `${policy.actions.map(describeAction).join(', then ')} ` +
     `on ${target.kind} ${JSON.stringify(target.name)}${where}; ` +

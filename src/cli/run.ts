@@ -15,6 +15,7 @@ export interface RunFlags {
   topics?: string;
   group?: string;
   deadLetterTopic?: string;
+  deploymentsTopic?: string;
   format?: string;
   fromBeginning?: boolean;
   host?: string;
@@ -51,6 +52,7 @@ export function flagsLayer(flags: RunFlags): Record<string, unknown> {
     topics: list(flags.topics),
     groupId: flags.group,
     deadLetterTopic: flags.deadLetterTopic,
+    deploymentsTopic: flags.deploymentsTopic,
     format: flags.format,
     fromBeginning: flags.fromBeginning,
   };

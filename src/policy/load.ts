@@ -7,6 +7,7 @@ import type { Document } from 'yaml';
 import type { z } from 'zod';
 import { HealcastError } from '../errors.js';
 import {
+  DeploymentGateSchema,
   HealingPolicySchema,
   PolicyDocumentSchema,
   PolicyFileSchema,
@@ -284,6 +285,7 @@ const KNOWN_KEYS = {
   predict: Object.keys(PredictSchema.in.shape),
   probe: Object.keys(ProbeSchema.in.shape),
   httpGet: Object.keys(HttpGetSchema.in.shape),
+  deployment: Object.keys(DeploymentGateSchema.in.shape),
   action: ['type', 'parameters'],
   document: Object.keys(PolicyDocumentSchema.shape),
 };
@@ -294,6 +296,7 @@ function knownKeysAt(segments: readonly PropertyKey[], data: unknown): readonly 
   if (last === 'target') return KNOWN_KEYS.target;
   if (last === 'predict' && segments.at(-2) === 'trigger') return KNOWN_KEYS.predict;
   if (last === 'probe') return KNOWN_KEYS.probe;
+  if (last === 'deployment') return KNOWN_KEYS.deployment;
   if (last === 'httpGet' && segments.at(-2) === 'probe') return KNOWN_KEYS.httpGet;
   if (typeof last === 'number' && segments.at(-2) === 'actions') return KNOWN_KEYS.action;
   if (segments.length === 0 && !Array.isArray(data)) {

@@ -6,7 +6,7 @@
  * its cooldown holds further ones back.
  *
  * What happens is reported as typed events (`ProbeEvent`); the composition root turns them
- * into metrics and logs (see `probeInstrumentation.ts`).
+ * into metrics and logs (see `observability/probeInstrumentation.ts`).
  */
 import type { MetricSample } from '../ingest/sample.js';
 import type { Clock } from '../pipeline/clock.js';

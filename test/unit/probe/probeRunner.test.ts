@@ -4,7 +4,10 @@ import type { MetricSample } from '../../../src/ingest/sample.js';
 import type { Clock } from '../../../src/pipeline/clock.js';
 import { PolicyFileSchema, type HttpGetSpec, type ProbeSpec } from '../../../src/policy/schema.js';
 import type { MetricPublisher } from '../../../src/probe/metricPublisher.js';
-import { ProbeMetrics, probeEventHandler } from '../../../src/probe/probeInstrumentation.js';
+import {
+  ProbeMetrics,
+  probeEventHandler,
+} from '../../../src/observability/probeInstrumentation.js';
 import type { Prober, ProbeResult } from '../../../src/probe/prober.js';
 import {
   ProbeRunner,

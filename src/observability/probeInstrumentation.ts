@@ -4,8 +4,8 @@
  * set, so they may be labels.
  */
 import { Counter, Histogram, type Registry } from 'prom-client';
-import type { Logger } from '../observability/logger.js';
-import type { ProbeEvent } from './probeRunner.js';
+import type { Logger } from './logger.js';
+import type { ProbeEvent } from '../probe/probeRunner.js';
 
 /** The probers' own metrics (the probe results themselves travel as samples, not here). */
 export class ProbeMetrics {
