@@ -43,6 +43,8 @@ import { AllowList, type DriverBinding } from './execute/allowList.js';
 import { Executor } from './execute/executor.js';
 import type { DriverType } from './execute/targetDriver.js';
 import { ExecutorMetrics } from './observability/executorMetrics.js';
+import { RedisOutcomeReader } from './adapters/redis/redisOutcomeReader.js';
+import { LearnLoop } from './learn/learnLoop.js';
 import type { ActionSink } from './dispatch/actionSink.js';
 import { redisKeys } from './dispatch/keys.js';
 import type { DeadLetterSink, MetricSource } from './ingest/source.js';
@@ -196,7 +198,9 @@ export async function startWorker(
   let deadLetterSink: DeadLetterSink;
   let executor: LoggingExecutor | undefined;
   let probes: Probes | undefined;
+  let outcomeReader: RedisOutcomeReader | undefined;
   const closers: (() => Promise<void>)[] = [];
+  const learn = new LearnLoop(metrics, log.child({ component: 'learn' }), () => clock.nowMs());
 
   if (config.mode === 'kafka' && config.kafka && config.redis) {
     const kafka = createKafka({
@@ -216,6 +220,18 @@ export async function startWorker(
     const dlq = new KafkaDeadLetterSink(kafka, config.kafka.deadLetterTopic);
     await Promise.all([registerCompressionCodecs(), redisSink.connect(), dlq.connect()]);
     deadLetterSink = dlq;
+    const redis = config.redis;
+    outcomeReader = new RedisOutcomeReader(
+      {
+        url: redis.url,
+        keys: redisKeys(redis.keyPrefix),
+        markerTtlMs: redis.markerTtl,
+        lookbackMs: OUTCOME_LOOKBACK_MS,
+      },
+      (outcome) => learn.onOutcome(outcome),
+      () => metrics.outcomesInvalid.inc(),
+      log,
+    );
     const running = await probeRunner(kafka, config.kafka.topics[0], enabled, registry, log, clock);
     if (running) closers.push(() => running.stop());
     probes = running;
@@ -262,8 +278,10 @@ export async function startWorker(
 
   const processor = await processorReady;
   const views = new LatestViews();
+  learn.attach(processor, outcomeReader);
   const worker = new Worker({
     views,
+    onJudgements: (judged) => learn.onJudgements(judged),
     source,
     processor,
     actionSink,
@@ -295,6 +313,13 @@ export async function startWorker(
   const httpPort = await http.listen(config.http.host, config.http.port);
   await worker.start();
   probes?.start();
+  if (outcomeReader) {
+    await outcomeReader.start();
+    const reader = outcomeReader;
+    closers.unshift(() => reader.stop());
+  }
+  learn.start();
+  closers.unshift(() => Promise.resolve(learn.stop()));
   // Hot reload: look for a newly promoted model now and then; the core warms it up and swaps.
   const reloadTimer =
     forecastSettings === undefined
@@ -557,3 +582,6 @@ async function executorDriverBindings(
     },
   };
 }
+
+/** How far back a starting worker reads the outcomes stream (its recent fires' outcomes). */
+const OUTCOME_LOOKBACK_MS = 15 * 60_000;

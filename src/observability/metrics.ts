@@ -33,6 +33,11 @@ export class WorkerMetrics {
   readonly qualityRatio: Gauge<'family'>;
   readonly qualityCoverage: Gauge<'family'>;
   readonly predictiveFallback: Gauge<'family'>;
+  readonly actionOutcomes: Counter<'policy' | 'status' | 'reason'>;
+  readonly outcomesInvalid: Counter;
+  readonly cooldownExtensions: Counter<'policy'>;
+  readonly predictionVerdicts: Counter<'policy' | 'verdict' | 'executed'>;
+  readonly predictionLeadSeconds: Histogram<'policy'>;
 
   constructor(readonly registry: Registry) {
     const registers = [registry];
@@ -190,6 +195,36 @@ export class WorkerMetrics {
       name: 'healcast_info',
       help: 'Constant 1, labelled with the worker version and mode (embedded or kafka).',
       labelNames: ['version', 'mode'],
+      registers,
+    });
+    this.actionOutcomes = new Counter({
+      name: 'healcast_action_outcomes_total',
+      help: "Outcomes the executors recorded for this worker's actions (read back from the outcomes stream), by policy, status and reason.",
+      labelNames: ['policy', 'status', 'reason'],
+      registers,
+    });
+    this.outcomesInvalid = new Counter({
+      name: 'healcast_outcomes_invalid_total',
+      help: 'Entries of the outcomes stream that were not valid outcome records (skipped).',
+      registers,
+    });
+    this.cooldownExtensions = new Counter({
+      name: 'healcast_cooldown_extensions_total',
+      help: 'Cooldowns moved later because the executor finished acting after the decision (the cooldown starts when the action took effect).',
+      labelNames: ['policy'],
+      registers,
+    });
+    this.predictionVerdicts = new Counter({
+      name: 'healcast_prediction_verdicts_total',
+      help: 'Predictive fires judged at the end of their horizon: in_time (the breach came after the target was ready), too_late (it came before), prevented (no breach, though the series rose toward the threshold), false_alarm (no breach, no rise); executed: yes/no/unknown per the executor outcome.',
+      labelNames: ['policy', 'verdict', 'executed'],
+      registers,
+    });
+    this.predictionLeadSeconds = new Histogram({
+      name: 'healcast_prediction_lead_seconds',
+      help: 'For predictive fires followed by the breach: time from the decision to the breach.',
+      labelNames: ['policy'],
+      buckets: [15, 30, 60, 120, 300, 600, 900, 1800, 3600],
       registers,
     });
   }

@@ -5,12 +5,15 @@ import type {
   RecordedDeployment,
 } from './processor.js';
 import type { Fire } from '../dispatch/envelope.js';
+import type { JudgedPrediction } from '../learn/predictionJudge.js';
 import type { SourceRecord } from '../ingest/source.js';
 import type { Processor } from './processor.js';
 
 /** What the core made of one batch, in a form that can cross a thread boundary. */
 export interface ProcessedBatch {
   readonly fires: Fire[];
+  /** Verdicts on earlier predictive fires (see PredictionJudge). */
+  readonly judgements: JudgedPrediction[];
   /** Unusable records by their index in the batch, with the reason. */
   readonly deadLetters: DeadLetterDraft[];
   /** Deployments read from the deployments topic (replays excluded). */
@@ -84,9 +87,13 @@ export function processedBatch(
   nowMs: number,
   model: ModelStatusView | undefined,
 ): ProcessedBatch {
-  const { fires, deadLetters, deployments, stats, forecast } = core.processBatch(records, nowMs);
+  const { fires, judgements, deadLetters, deployments, stats, forecast } = core.processBatch(
+    records,
+    nowMs,
+  );
   return {
     fires,
+    judgements,
     deadLetters,
     deployments,
     stats,

@@ -28,6 +28,7 @@ import type { SeriesListEntry, SeriesView } from '../forecast/seriesView.js';
 import { breachProbability, horizonStepsFor } from '../predict/breachProbability.js';
 import type { FamilyQuality, ForecastQualityTracker } from '../predict/forecastQuality.js';
 import { PredictiveTracker } from '../predict/predictiveTrigger.js';
+import { PredictionJudge, type JudgedPrediction } from '../learn/predictionJudge.js';
 
 /** Settings of the pure processing core. */
 export interface ProcessorSettings {
@@ -110,6 +111,8 @@ export interface RecordedDeployment {
 /** Everything one batch produced. Nothing is written anywhere yet: the caller does that. */
 export interface BatchResult {
   readonly fires: Fire[];
+  /** Predictive fires whose horizon ended (or whose breach came) in this batch: the learn step. */
+  readonly judgements: JudgedPrediction[];
   readonly deadLetters: DeadLetterDraft[];
   readonly deployments: RecordedDeployment[];
   readonly stats: BatchStats;
@@ -117,6 +120,12 @@ export interface BatchResult {
 }
 
 const NO_POLICIES: readonly number[] = [];
+
+/**
+ * A predictive fire whose series sends nothing more is judged once the stream's event time is
+ * this far past the end of its horizon (series do not all advance together).
+ */
+const JUDGE_GRACE_MS = 5 * 60_000;
 
 /**
  * The pure processing core: raw records in, fires and dead letters out. Decodes each
@@ -153,6 +162,11 @@ export class Processor {
   private readonly inspectKeys: ReadonlySet<string>;
   /** Latest deployment per service, from the deployments topic. */
   private readonly deployments = new DeploymentWindows();
+  /** Follows each predictive fire's series to its horizon: did the predicted breach come? */
+  private readonly judge = new PredictionJudge();
+  /** Slots with open judge watches (checked per sample only while some are open). */
+  private readonly judgedSlots = new Set<number>();
+  private judgements: JudgedPrediction[] = [];
 
   constructor(private readonly options: ProcessorOptions) {
     this.table = new SeriesTable(options.maxSeries);
@@ -233,7 +247,19 @@ export class Processor {
     const forecast = this.options.forecast
       ? this.predict(this.options.forecast, nowMs, fires)
       : undefined;
-    return { fires, deadLetters, deployments, stats, forecast };
+    if (this.judge.openWatches > 0 && !Number.isNaN(stats.maxEventTimeMs)) {
+      // Series that went quiet: judged once the stream is well past their horizon.
+      this.judgements.push(...this.judge.expire(stats.maxEventTimeMs - JUDGE_GRACE_MS));
+    }
+    const judgements = this.judgements;
+    this.judgements = [];
+    for (const j of judgements) {
+      if (!this.judge.watches(j.watch.series)) {
+        const slot = this.table.slotOfKey(j.watch.series);
+        if (slot !== undefined) this.judgedSlots.delete(slot);
+      }
+    }
+    return { fires, judgements, deadLetters, deployments, stats, forecast };
   }
 
   /**
@@ -331,6 +357,11 @@ export class Processor {
       this.scoreForecasts(forecast, slot, sample);
       forecast.engine.observe(slot, sample.value, sample.timestampMs);
       this.labelsOfSlot[slot] = sample.labels;
+    }
+    // After the forecast round above: a fire it made on the previous step sees this sample.
+    if (this.judgedSlots.size > 0 && this.judgedSlots.has(slot)) {
+      const key = this.table.keyOf(slot) as string;
+      this.judgements.push(...this.judge.observe(key, sample.timestampMs, sample.value));
     }
     for (const index of policyIndices) {
       const policy = this.options.policies[index] as PipelinePolicy;
@@ -685,6 +716,22 @@ export class Processor {
           },
         ),
       );
+      this.judgements.push(
+        ...this.judge.watch({
+          fireId,
+          policy: policy.name,
+          series: key,
+          threshold: policy.threshold,
+          direction: policy.direction,
+          inclusive: policy.inclusive,
+          valueAtDecision: stored.originValue,
+          observedAtMs: stored.originTsMs,
+          effectAtMs: stored.originTsMs + policy.predict.leadTimeMs,
+          windowEndMs: stored.originTsMs + policy.predict.horizonMs,
+          predictedBreachAtMs,
+        }),
+      );
+      this.judgedSlots.add(slot);
     }
     this.riskOfSlot.set(slot, risk);
   }

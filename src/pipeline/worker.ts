@@ -13,6 +13,7 @@ import type { Logger } from '../observability/logger.js';
 import type { WorkerMetrics } from '../observability/metrics.js';
 import type { Clock } from './clock.js';
 import type { Fire } from '../dispatch/envelope.js';
+import type { JudgedPrediction } from '../learn/predictionJudge.js';
 import type { LatestViews } from './latestViews.js';
 import type { BatchProcessor, ProcessedBatch } from './batchProcessor.js';
 
@@ -38,6 +39,8 @@ export interface WorkerDeps {
   readonly shutdownGraceMs: number;
   /** Where the newest inspection views go (the HTTP endpoint reads them). */
   readonly views?: LatestViews;
+  /** Receives the verdicts on earlier predictive fires (the learn step). */
+  readonly onJudgements?: (judged: readonly JudgedPrediction[]) => void;
 }
 
 /**
@@ -394,6 +397,7 @@ export class Worker {
           : `deployment of ${service} ${version} is not newer than the one on record: ignored`,
       );
     }
+    if (result.judgements.length > 0) this.deps.onJudgements?.(result.judgements);
     this.recordForecast(result);
     for (const fire of result.fires) {
       if (fire.forecastOnly !== true) continue;

@@ -108,6 +108,37 @@ describe('predictive policies in the processor', () => {
     expect(model.calls).toBe(100 - 63);
   });
 
+  it('judges each predictive fire: the ramp breaches after the lead time (in time), a ramp that turns back is a prevented breach', () => {
+    const { processor } = makeProcessor();
+    const judged: ReturnType<Processor['processBatch']>['judgements'] = [];
+    const fires: ReturnType<Processor['processBatch']>['fires'] = [];
+    for (let minute = 0; minute < 100; minute++) {
+      const result = processor.processBatch([rec(minute, rampValue(minute))], NOW);
+      judged.push(...result.judgements);
+      fires.push(...result.fires);
+    }
+    const fireId = fires[0]?.fireId;
+    expect(judged).toEqual([
+      expect.objectContaining({ verdict: 'in_time', breachAtMs: T0 + 84 * MIN }) as unknown,
+    ]);
+    expect(judged[0]?.watch.fireId).toBe(fireId);
+
+    // Same start, but the rise stops short of 80 after the fire (within half of the gap it had at
+    // the decision, so the rise was real) and falls back: no breach.
+    const turned = makeProcessor().processor;
+    const turnedJudged = [];
+    let firedAt: number | undefined;
+    for (let minute = 0; minute < 120; minute++) {
+      const value =
+        firedAt === undefined ? rampValue(minute) : Math.max(50, 79 - 2 * (minute - firedAt - 1));
+      const result = turned.processBatch([rec(minute, value, 'api')], NOW);
+      if (result.fires.length > 0 && firedAt === undefined) firedAt = minute;
+      turnedJudged.push(...result.judgements);
+    }
+    expect(firedAt).toBeDefined();
+    expect(turnedJudged).toEqual([expect.objectContaining({ verdict: 'prevented' }) as unknown]);
+  });
+
   it('marks fires of a forecast-only policy and keeps the reactive path', () => {
     const { processor } = makeProcessor(
       policyYaml().replace('leadTime: 3m', 'leadTime: 3m\n  forecastOnly: true'),
