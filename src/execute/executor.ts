@@ -196,7 +196,14 @@ export class Executor {
     }
     const keepAlive = this.keepAlive(entry.id, envelope.actionId);
     try {
-      await this.process(entry, envelope, state);
+      // Read again under the lease: another executor may have finished it in between.
+      const current = await store.state(envelope.actionId);
+      if (current.status === 'done') {
+        metrics.duplicates.inc();
+        await store.ack(entry.id);
+        return;
+      }
+      await this.process(entry, envelope, current);
     } finally {
       clearInterval(keepAlive);
       await store.releaseLease(envelope.actionId).catch(() => undefined);
