@@ -3,6 +3,8 @@
  * Everything else receives its collaborators as arguments.
  */
 import { existsSync } from 'node:fs';
+import { readFile } from 'node:fs/promises';
+import { parse as parseYaml } from 'yaml';
 import { availableParallelism } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -15,7 +17,11 @@ import { createKafka } from './adapters/kafka/kafkaClient.js';
 import { KafkaDeadLetterSink } from './adapters/kafka/kafkaDeadLetterSink.js';
 import { KafkaMetricSource } from './adapters/kafka/kafkaMetricSource.js';
 import { MemoryDeadLetterSink } from './adapters/memory/memoryDeadLetterSink.js';
-import { LoggingExecutor } from './adapters/memory/loggingExecutor.js';
+import { MemoryExecutorStore } from './adapters/memory/memoryExecutorStore.js';
+import {
+  SimulatedDriver,
+  SimulatedTargetSettingsSchema,
+} from './adapters/memory/simulatedDriver.js';
 import { MemoryActionSink } from './adapters/memory/memoryActionSink.js';
 import { loadPolicyFile } from './adapters/fsPolicyLoader.js';
 import { RedisActionSink } from './adapters/redis/redisActionSink.js';
@@ -23,6 +29,7 @@ import { ReplaySource } from './adapters/replay/replaySource.js';
 import { systemClock } from './adapters/systemClock.js';
 import { subscribedTopics, type WorkerConfig } from './config/workerConfig.js';
 import type { ExecutorConfig } from './config/executorConfig.js';
+import type { RedisExecutorConfig } from './config/assembleExecutor.js';
 import { CockatielBreakers } from './adapters/breaker/cockatielBreakers.js';
 import { RedisExecutorStore } from './adapters/redis/redisExecutorStore.js';
 import {
@@ -40,9 +47,11 @@ import { createKubernetesDriver } from './adapters/targets/kubernetesDriverFacto
 import { KubernetesTargetSettingsSchema } from './adapters/targets/kubernetesSettings.js';
 import { Pm2Driver, Pm2TargetSettingsSchema } from './adapters/targets/pm2Driver.js';
 import { AllowList, type DriverBinding } from './execute/allowList.js';
-import { Executor } from './execute/executor.js';
+import { Executor, type ExecutorSettings } from './execute/executor.js';
 import type { DriverType } from './execute/targetDriver.js';
 import { ExecutorMetrics } from './observability/executorMetrics.js';
+import { buildExecutorConfig } from './config/assembleExecutor.js';
+import type { Outcome } from './execute/outcome.js';
 import { RedisOutcomeReader } from './adapters/redis/redisOutcomeReader.js';
 import { LearnLoop } from './learn/learnLoop.js';
 import type { ActionSink } from './dispatch/actionSink.js';
@@ -83,11 +92,12 @@ export function packageRoot(): string {
 }
 
 /** Paths of the embedded demo's shipped files. */
-export function demoPaths(): { trace: string; policies: string } {
+export function demoPaths(): { trace: string; policies: string; executor: string } {
   const root = packageRoot();
   return {
     trace: join(root, 'src/demo/nasa_http_1995-07-12_to_14.csv'),
     policies: join(root, 'src/demo/policies.yaml'),
+    executor: join(root, 'src/demo/executor.yaml'),
   };
 }
 
@@ -196,7 +206,6 @@ export async function startWorker(
   let source: MetricSource;
   let actionSink: ActionSink;
   let deadLetterSink: DeadLetterSink;
-  let executor: LoggingExecutor | undefined;
   let probes: Probes | undefined;
   let outcomeReader: RedisOutcomeReader | undefined;
   const closers: (() => Promise<void>)[] = [];
@@ -260,9 +269,13 @@ export async function startWorker(
     const queue = new MemoryActionSink();
     actionSink = queue;
     deadLetterSink = new MemoryDeadLetterSink();
-    executor = new LoggingExecutor(queue, log.child({ component: 'executor' }));
-    executor.start();
-    closers.push(() => executor?.stopped() ?? Promise.resolve());
+    const embedded = await embeddedExecutor(queue, demo.executor, registry, log, (outcome) =>
+      learn.onOutcome(outcome),
+    );
+    closers.push(async () => {
+      await queue.close();
+      await embedded.stop();
+    });
     source = new ReplaySource(
       {
         path: resolve(config.replay.trace ?? demo.trace),
@@ -412,7 +425,7 @@ export interface ExecutorTestHooks {
  * a crash could make an action happen twice.
  */
 export async function startExecutor(
-  config: ExecutorConfig,
+  config: RedisExecutorConfig,
   log: Logger,
   hooks: ExecutorTestHooks = {},
 ): Promise<RunningExecutor> {
@@ -466,18 +479,7 @@ export async function startExecutor(
     store,
     targets: allowList,
     breakers,
-    settings: {
-      dryRun: config.dryRun,
-      killSwitch,
-      maxAttempts: config.retry.maxAttempts,
-      initialBackoffMs: config.retry.initialBackoff,
-      maxBackoffMs: config.retry.maxBackoff,
-      visibilityTimeoutMs: config.visibilityTimeout,
-      actionTimeoutMs: config.actionTimeout,
-      maxActionAgeMs: config.maxActionAge,
-      batchSize: config.batchSize,
-      blockMs: 1_000,
-    },
+    settings: executorSettings(config, killSwitch, 1_000),
     metrics,
     log,
     nowMs: () => Date.now(),
@@ -585,3 +587,74 @@ async function executorDriverBindings(
 
 /** How far back a starting worker reads the outcomes stream (its recent fires' outcomes). */
 const OUTCOME_LOOKBACK_MS = 15 * 60_000;
+
+/**
+ * The embedded demo's executor: the real Executor (allow-list, guardrails, journal, breakers,
+ * approvals, outcomes) over the in-process queue, acting on simulated targets listed in
+ * src/demo/executor.yaml. Outcomes go straight to the learn step (no Redis to read back).
+ */
+async function embeddedExecutor(
+  queue: MemoryActionSink,
+  configFile: string,
+  registry: Registry,
+  log: Logger,
+  onOutcome: (outcome: Outcome) => void,
+): Promise<{ stop(): Promise<void> }> {
+  const config = buildExecutorConfig(
+    parseYaml(await readFile(configFile, 'utf8')) as Record<string, unknown>,
+  );
+  const metrics = new ExecutorMetrics(registry);
+  const simulated = new SimulatedDriver();
+  const allowList = new AllowList(
+    config.targets,
+    { guardrails: config.guardrails, requireApproval: config.requireApproval },
+    { simulated: { driver: simulated, settingsSchema: SimulatedTargetSettingsSchema } },
+  );
+  const executorLog = log.child({ component: 'executor' });
+  const breakers = new CockatielBreakers(
+    {
+      failureThreshold: config.breaker.failureThreshold,
+      halfOpenAfterMs: config.breaker.halfOpenAfter,
+    },
+    () => Promise.resolve(),
+    metrics,
+    executorLog,
+  );
+  const executor = new Executor({
+    store: new MemoryExecutorStore(queue, onOutcome),
+    targets: allowList,
+    breakers,
+    settings: executorSettings(config, undefined, 250),
+    metrics,
+    log: executorLog,
+    nowMs: () => Date.now(),
+    random: Math.random,
+  });
+  await executor.start();
+  return {
+    async stop() {
+      await executor.stop();
+      breakers.close();
+    },
+  };
+}
+
+/** The executor's settings from its configuration. */
+function executorSettings(
+  config: ExecutorConfig,
+  killSwitch: string | undefined,
+  blockMs: number,
+): ExecutorSettings {
+  return {
+    dryRun: config.dryRun,
+    killSwitch,
+    maxAttempts: config.retry.maxAttempts,
+    initialBackoffMs: config.retry.initialBackoff,
+    maxBackoffMs: config.retry.maxBackoff,
+    visibilityTimeoutMs: config.visibilityTimeout,
+    actionTimeoutMs: config.actionTimeout,
+    maxActionAgeMs: config.maxActionAge,
+    batchSize: config.batchSize,
+    blockMs,
+  };
+}

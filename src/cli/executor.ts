@@ -1,6 +1,10 @@
 import { hostname, userInfo } from 'node:os';
-import { buildExecutorConfig, executorEnvironmentLayer } from '../config/assembleExecutor.js';
-import type { ExecutorConfig } from '../config/executorConfig.js';
+import {
+  buildExecutorConfig,
+  executorEnvironmentLayer,
+  requireRedis,
+  type RedisExecutorConfig,
+} from '../config/assembleExecutor.js';
 import { redisKeys } from '../dispatch/keys.js';
 import { RedisExecutorAdmin } from '../adapters/redis/redisExecutorAdmin.js';
 import { startExecutor } from '../main.js';
@@ -27,7 +31,7 @@ interface Io {
 export async function resolveExecutorConfig(
   flags: ExecutorFlags,
   env: Readonly<Record<string, string | undefined>>,
-): Promise<ExecutorConfig> {
+): Promise<RedisExecutorConfig> {
   const port =
     flags.port === undefined
       ? undefined
@@ -41,7 +45,9 @@ export async function resolveExecutorConfig(
     http: { host: flags.host, port },
     log: { level: flags.logLevel },
   };
-  return buildExecutorConfig(await fileLayer(flags.config), executorEnvironmentLayer(env), layer);
+  return requireRedis(
+    buildExecutorConfig(await fileLayer(flags.config), executorEnvironmentLayer(env), layer),
+  );
 }
 
 /** `healcast executor`: consume the actions stream until SIGTERM/SIGINT. */

@@ -33,3 +33,20 @@ export function buildExecutorConfig(...layers: Plain[]): ExecutorConfig {
   }
   return deepFreeze(parsed.data);
 }
+
+/** An executor configuration that has its Redis (what `healcast executor` runs with). */
+export type RedisExecutorConfig = ExecutorConfig & {
+  readonly redis: NonNullable<ExecutorConfig['redis']>;
+};
+
+/** Narrows to a configuration with Redis, or says clearly what is missing. */
+export function requireRedis(config: ExecutorConfig): RedisExecutorConfig {
+  if (config.redis === undefined) {
+    throw new HealcastError(
+      'CONFIG_INVALID',
+      'invalid executor configuration:\n  redis.url: required (set REDIS_URL, --redis, or redis.url in the config file)',
+      { retriable: false },
+    );
+  }
+  return config as RedisExecutorConfig;
+}

@@ -29,13 +29,15 @@ export const TargetEntrySchema = z
     kubernetes: DriverSettings.optional(),
     webhook: DriverSettings.optional(),
     command: DriverSettings.optional(),
+    /** An in-memory target that changes nothing (the embedded demo; trying an allow-list). */
+    simulated: DriverSettings.optional(),
     /** Overrides of the executor-wide guardrails for this target. */
     guardrails: GuardrailOverridesSchema.optional(),
     /** Action types that wait for a human on this target (default: the executor-wide list). */
     requireApproval: z.array(z.enum(ACTION_TYPES)).optional(),
   })
   .superRefine((entry, ctx) => {
-    const drivers = (['pm2', 'kubernetes', 'webhook', 'command'] as const).filter(
+    const drivers = (['pm2', 'kubernetes', 'webhook', 'command', 'simulated'] as const).filter(
       (d) => entry[d] !== undefined,
     );
     if (drivers.length !== 1) {
@@ -43,7 +45,7 @@ export const TargetEntrySchema = z
         code: 'custom',
         message:
           drivers.length === 0
-            ? 'give exactly one driver section: pm2, kubernetes, webhook or command'
+            ? 'give exactly one driver section: pm2, kubernetes, webhook, command or simulated'
             : `give exactly one driver section, not ${drivers.join(' and ')}`,
       });
     }
@@ -52,7 +54,8 @@ export type TargetEntry = z.output<typeof TargetEntrySchema>;
 
 export const ExecutorConfigSchema = z
   .strictObject({
-    redis: RedisConfigSchema,
+    /** Required by `healcast executor`; the embedded demo runs its executor in memory. */
+    redis: RedisConfigSchema.optional(),
     consumer: z
       .strictObject({
         group: z.string().min(1).default('healcast-executor'),

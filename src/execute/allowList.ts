@@ -18,7 +18,13 @@ export interface DriverBinding {
   readonly check?: (settings: unknown) => Promise<void> | void;
 }
 
-const DRIVER_TYPES: readonly DriverType[] = ['pm2', 'kubernetes', 'webhook', 'command'];
+const DRIVER_TYPES: readonly DriverType[] = [
+  'pm2',
+  'kubernetes',
+  'webhook',
+  'command',
+  'simulated',
+];
 
 /**
  * The executor's allow-list: built once at start-up from its config, so a bad entry fails the

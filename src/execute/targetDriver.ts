@@ -37,7 +37,8 @@ export interface TargetDriver<Settings = unknown> {
   close(): Promise<void>;
 }
 
-export type DriverType = 'pm2' | 'kubernetes' | 'webhook' | 'command';
+/** `simulated`: an in-memory target (embedded demo, trying an allow-list). */
+export type DriverType = 'pm2' | 'kubernetes' | 'webhook' | 'command' | 'simulated';
 
 /** What a read-only call gets: only a way to give up. */
 export interface ObserveContext {

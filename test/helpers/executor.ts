@@ -4,8 +4,12 @@ import { join } from 'node:path';
 import { Redis } from 'ioredis';
 import { stringify as toYaml } from 'yaml';
 import { RedisActionSink } from '../../src/adapters/redis/redisActionSink.js';
-import { buildExecutorConfig } from '../../src/config/assembleExecutor.js';
-import type { ExecutorConfig, ExecutorConfigInput } from '../../src/config/executorConfig.js';
+import {
+  buildExecutorConfig,
+  requireRedis,
+  type RedisExecutorConfig,
+} from '../../src/config/assembleExecutor.js';
+import type { ExecutorConfigInput } from '../../src/config/executorConfig.js';
 import {
   ACTION_SCHEMA_VERSION,
   targetKeyOf,
@@ -94,27 +98,31 @@ export class ExecutorTestbed {
 
   /** An executor config on this test's prefix (validated like the real one). */
   config(
-    input: Omit<ExecutorConfigInput, 'redis'> & { redis?: Partial<ExecutorConfigInput['redis']> },
-  ): ExecutorConfig {
-    return buildExecutorConfig({
-      consumer: { name: uniqueName('executor') },
-      http: { host: '127.0.0.1', port: 0 },
-      log: { level: 'fatal' },
-      visibilityTimeout: '2s',
-      retry: { maxAttempts: 3, initialBackoff: '50ms', maxBackoff: '200ms' },
-      ...input,
-      redis: { url: this.redisUrl, keyPrefix: this.prefix, ...input.redis },
-    });
+    input: Omit<ExecutorConfigInput, 'redis'> & {
+      redis?: Partial<NonNullable<ExecutorConfigInput['redis']>>;
+    },
+  ): RedisExecutorConfig {
+    return requireRedis(
+      buildExecutorConfig({
+        consumer: { name: uniqueName('executor') },
+        http: { host: '127.0.0.1', port: 0 },
+        log: { level: 'fatal' },
+        visibilityTimeout: '2s',
+        retry: { maxAttempts: 3, initialBackoff: '50ms', maxBackoff: '200ms' },
+        ...input,
+        redis: { url: this.redisUrl, keyPrefix: this.prefix, ...input.redis },
+      }),
+    );
   }
 
-  async startExecutor(config: ExecutorConfig): Promise<RunningExecutor> {
+  async startExecutor(config: RedisExecutorConfig): Promise<RunningExecutor> {
     const running = await startExecutor(config, silentLogger());
     this.executors.push(running);
     return running;
   }
 
   /** Runs `healcast executor` as a child process (for kill -9 tests). */
-  spawnExecutor(config: ExecutorConfig, env: Record<string, string> = {}): ChildProcess {
+  spawnExecutor(config: RedisExecutorConfig, env: Record<string, string> = {}): ChildProcess {
     const file = tempFile('executor.yaml', toYaml(JSON.parse(JSON.stringify(config)) as unknown));
     const child = spawn(
       process.execPath,

@@ -55,6 +55,20 @@ export class MemoryActionSink implements ActionSink {
     return this.queue.shift();
   }
 
+  /** Removes up to `count` queued actions, waiting up to `waitMs` for one when none is queued. */
+  async takeUpTo(count: number, waitMs: number): Promise<ActionEnvelope[]> {
+    if (this.queue.length === 0 && !this.closed && waitMs > 0) {
+      await new Promise<void>((resolve) => {
+        const timer = setTimeout(resolve, waitMs);
+        this.waiters.push(() => {
+          clearTimeout(timer);
+          resolve();
+        });
+      });
+    }
+    return this.queue.splice(0, count);
+  }
+
   isReady(): boolean {
     return !this.closed;
   }

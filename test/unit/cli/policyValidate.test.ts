@@ -56,8 +56,9 @@ describe('policy validate, text output', () => {
     {
       file: 'src/demo/policies.yaml',
       lines: [
-        'src/demo/policies.yaml: valid, 3 policies',
+        'src/demo/policies.yaml: valid, 4 policies',
         '  web-scale-out: when http_requests_per_minute{service="nasa-web"} > 200 for 3m: scale +2 (max 10) on service "{{service}}"; cooldown 15m; predicts 10m ahead at p≥0.3, lead time 3m',
+        '  web-scale-in: when http_requests_per_minute{service="nasa-web"} < 60 for 30m: scale -1 (min 2) on service "{{service}}"; cooldown 30m',
         '  web-flash-crowd-restart-cache: when http_requests_per_minute{service="nasa-web"} >= 300 for 1m: restart {"strategy":"rolling"} on service "{{service}}-cache"; cooldown 1h',
         '  web-traffic-lost-rollback: when http_requests_per_minute{service="nasa-web"} < 3 for 5m: rollback on deployment "{{service}}" in namespace "web"; cooldown 30m',
       ],

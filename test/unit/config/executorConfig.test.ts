@@ -8,6 +8,7 @@ import { WebhookTargetSettingsSchema } from '../../../src/adapters/targets/webho
 import {
   buildExecutorConfig,
   executorEnvironmentLayer,
+  requireRedis,
 } from '../../../src/config/assembleExecutor.js';
 
 const SCHEMAS = {
@@ -47,9 +48,15 @@ describe('executor configuration', () => {
         HEALCAST_DRY_RUN: 'true',
       }),
     );
-    expect(config.redis.url).toBe('redis://env:6379');
+    expect(config.redis?.url).toBe('redis://env:6379');
     expect(config.killSwitch).toBe(true);
     expect(config.dryRun).toBe(true);
+  });
+
+  it('the executor command needs Redis; the error says where to set it', () => {
+    expect(() => requireRedis(buildExecutorConfig({}))).toThrow(
+      /redis\.url: required \(set REDIS_URL/,
+    );
   });
 
   it('reports every problem with its path', () => {

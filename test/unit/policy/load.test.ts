@@ -405,7 +405,12 @@ describe('the example files', () => {
     },
     {
       file: 'src/demo/policies.yaml',
-      names: ['web-scale-out', 'web-flash-crowd-restart-cache', 'web-traffic-lost-rollback'],
+      names: [
+        'web-scale-out',
+        'web-scale-in',
+        'web-flash-crowd-restart-cache',
+        'web-traffic-lost-rollback',
+      ],
     },
   ])('$file loads', async ({ file, names }) => {
     const policies = await loadPolicyFile(file);
