@@ -1,7 +1,9 @@
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import {
+  NAB_PROFILES,
   nabTimestampMs,
+  scoreNab,
   nabWindowRows,
   parseNabWindows,
   tryNabTimestampMs,
@@ -114,6 +116,24 @@ describe('parseNabWindows', () => {
       [2064, 2198],
       [2535, 2669],
     ]);
+  });
+
+  it('feeds the scorer: parsed windows score the rows they cover', () => {
+    const windows = parseNabWindows({
+      'c/f.csv': [['2014-01-01 04:10:00.000000', '2014-01-01 04:55:00.000000']],
+    });
+    const timestampsMs = Array.from(
+      { length: 100 },
+      (_, i) => nabTimestampMs('2014-01-01 00:00:00') + i * 300_000,
+    );
+    const file = {
+      name: 'c/f.csv',
+      timestampsMs,
+      scores: timestampsMs.map((_, i) => (i === 50 ? 1 : 0)),
+      windows: windows.get('c/f.csv') ?? [],
+    };
+    // 04:10 is row 50, 04:55 row 59: a detection on row 50 is the earliest possible.
+    expect(scoreNab([file], NAB_PROFILES.standard, 0.5)).toMatchObject({ raw: 1, tp: 1, fp: 0 });
   });
 
   it('maps a window to the rows inside its bounds, or to none in a gap of the data', () => {
