@@ -14,8 +14,8 @@
  * - A detection is a scored row with score ≥ threshold; one threshold for all files.
  * - A window's earliest detection earns A_TP·σ(y)/σ(−1), y = −(R−i+1)/(R−L+1): exactly
  *   A_TP on the window's first row (NAB divides by σ(−1) ≈ 0.987, so the perfect detector
- *   earns A_TP per window), about 0.25·A_TP on its last row; later detections in the window
- *   count for nothing.
+ *   earns A_TP per window), σ(−1/w)/σ(−1) ≈ 0 on its last row; later detections in the
+ *   window count for nothing.
  * - A detection outside windows costs A_FP·σ(y), y = (i−R_prev)/(w_prev−1) after the last
  *   window that ended before it (σ = −1 beyond y = 3), or the full −A_FP with none before.
  * - A window without a detection costs A_FN. Windows with no scored row (entirely in
