@@ -47,6 +47,7 @@ export default tseslint.config(
       'src/probe/**',
       'src/execute/**',
       'src/learn/**',
+      'src/evaluate/**',
       // Training's core: traces, windows, baselines, metrics, report rendering. Its file and
       // Kafka I/O live in src/adapters (fsTraining.ts, kafka/kafkaTopicReplay.ts).
       'src/training/**',
