@@ -1,0 +1,52 @@
+import type { TrainingReport } from '../../training/report.js';
+
+/** The issue #3 target: the model's MASE at 15 min ≤ 0.9 × the best baseline's. */
+export const FORECAST_TARGET_RATIO_15M = 0.9;
+
+const HORIZONS = ['5m', '15m', '30m'] as const;
+
+function fmt(value: number | null | undefined, digits = 3): string {
+  return value === null || value === undefined || !Number.isFinite(value)
+    ? 'n/a'
+    : value.toFixed(digits);
+}
+
+/**
+ * The scoreboard's forecast section: MASE per horizon of the current model against the
+ * baselines, from the training report of that model (the evaluation `npm run train` ran on the
+ * validation tail of the shared traces), with the 15-minute ratio against the issue's target.
+ */
+export function forecastAccuracyMarkdown(report: TrainingReport): string {
+  const methods = Object.entries(report.evaluation);
+  const rows = methods.map(([name, evaluation]) => {
+    const at = evaluation.overall.maseAtMinutes;
+    return `| ${name} | ${HORIZONS.map((h) => fmt(at[h])).join(' | ')} | ${fmt(evaluation.overall.maseMean)} | ${fmt(evaluation.overall.pinball)} | ${fmt(evaluation.overall.upperCoverage === null ? null : evaluation.overall.upperCoverage * 100, 1)} % |`;
+  });
+  const model = report.evaluation['model']?.overall.maseAtMinutes['15m'];
+  const baselines = methods
+    .filter(([name]) => name !== 'model')
+    .map(([name, e]) => ({ name, mase: e.overall.maseAtMinutes['15m'] }))
+    .filter(
+      (b): b is { name: string; mase: number } =>
+        typeof b.mase === 'number' && Number.isFinite(b.mase),
+    )
+    .sort((a, b) => a.mase - b.mase);
+  const best = baselines[0];
+  let verdict = 'n/a';
+  if (typeof model === 'number' && best !== undefined) {
+    const ratio = model / best.mase;
+    verdict =
+      ratio <= FORECAST_TARGET_RATIO_15M
+        ? `**${ratio.toFixed(3)}** × the best baseline (${best.name}) — target ≤ ${FORECAST_TARGET_RATIO_15M} met`
+        : `**${ratio.toFixed(3)}** × the best baseline (${best.name}) — target ≤ ${FORECAST_TARGET_RATIO_15M} **missed by ${(ratio - FORECAST_TARGET_RATIO_15M).toFixed(3)}**`;
+  }
+  return [
+    `Model \`${report.version}\` (trained ${report.createdAt.slice(0, 10)}, backend \`${report.backend}\`), validation tail of the shared traces. MASE: mean absolute error over each series' in-sample one-step naive error (lower is better).`,
+    '',
+    '| method | MASE 5 min | MASE 15 min | MASE 30 min | mean MASE (all steps) | pinball (σ units) | p90 coverage |',
+    '|---|---|---|---|---|---|---|',
+    ...rows,
+    '',
+    `At 15 minutes the model is ${verdict}.`,
+  ].join('\n');
+}
