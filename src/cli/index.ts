@@ -1,6 +1,7 @@
 import { Command, CommanderError, Option } from 'commander';
 import { HealcastError } from '../errors.js';
 import { VERSION } from '../main.js';
+import { backtest, type BacktestFlags } from './backtest.js';
 import {
   approvalsCommand,
   decideCommand,
@@ -180,6 +181,33 @@ export function buildProgram(): Command {
     )
     .action(async (flags: ForecastFlags) => {
       process.exitCode = await forecast(flags, {
+        stdout: (s) => process.stdout.write(s),
+        stderr: (s) => process.stderr.write(s),
+      });
+    });
+
+  program
+    .command('backtest')
+    .description(
+      'Replay a trace against a simulated target: healcast predictive and reactive-only, the Kubernetes HPA and a Holt-Winters scaler; writes report.json, report.md, report.html.',
+    )
+    .requiredOption('--trace <file>', 'CSV trace (e.g. ../shared/data/traces/...)')
+    .option('--policy <file>', 'healing policies (default src/demo/backtest/<kind>.policy.yaml)')
+    .addOption(new Option('--kind <kind>', 'what the trace measures').choices(['requests', 'cpu']))
+    .option('--column <name>', 'the series to replay when the trace has several')
+    .option('--value-scale <x>', 'multiply values first (default 100 for Google 0–1 CPU)')
+    .option('--out <dir>', 'output directory (default backtest-out)')
+    .option('--model <dir>', 'model registry root or model directory (default models)')
+    .addOption(
+      new Option('--backend <name>', 'TensorFlow.js backend').choices([
+        'tensorflow',
+        'wasm',
+        'cpu',
+      ]),
+    )
+    .option('--no-progress', 'no progress bar')
+    .action(async (flags: BacktestFlags) => {
+      process.exitCode = await backtest(flags, {
         stdout: (s) => process.stdout.write(s),
         stderr: (s) => process.stderr.write(s),
       });

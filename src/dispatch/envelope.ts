@@ -84,8 +84,14 @@ export const ActionEnvelopeSchema = z.object({
   /** For `scale`: the normalised request. */
   scale: z
     .object({
-      mode: z.enum(['relative', 'absolute']),
+      /**
+       * `proportional` (additive, issue #5): desired = ceil(current × value / targetPerReplica),
+       * value being `evidence.prediction.forecastUpper` for predictive fires, else
+       * `evidence.value`; `replicas` is 0 then.
+       */
+      mode: z.enum(['relative', 'absolute', 'proportional']),
       replicas: z.number(),
+      targetPerReplica: z.number().positive().optional(),
       minReplicas: z.number().optional(),
       maxReplicas: z.number().optional(),
     })

@@ -1,5 +1,11 @@
 import type { ActionEnvelope } from '../dispatch/envelope.js';
-import { planScale, rateLimit, type Guardrails, type TargetHistory } from './guardrails.js';
+import {
+  planScale,
+  rateLimit,
+  scaleMetricValue,
+  type Guardrails,
+  type TargetHistory,
+} from './guardrails.js';
 import type { ActionPlan, OutcomeReason } from './outcome.js';
 import type { TargetObservation } from './targetDriver.js';
 
@@ -132,11 +138,15 @@ export function planAction(
           message: 'scale action without a scale request',
         };
       }
-      if (current === undefined && envelope.scale.mode === 'relative') {
+      if (current === undefined && envelope.scale.mode !== 'absolute') {
+        const what =
+          envelope.scale.mode === 'relative'
+            ? `a relative scale (${envelope.scale.replicas > 0 ? '+' : ''}${envelope.scale.replicas})`
+            : `a proportional scale (target ${envelope.scale.targetPerReplica} per replica)`;
         return {
           kind: 'skip',
           reason: 'unknown_replicas',
-          message: `cannot apply a relative scale (${envelope.scale.replicas > 0 ? '+' : ''}${envelope.scale.replicas}) to ${target.key}: its replica count cannot be observed and the executor has not set one yet`,
+          message: `cannot apply ${what} to ${target.key}: its replica count cannot be observed and the executor has not set one yet`,
         };
       }
       const scale = planScale(
@@ -145,6 +155,7 @@ export function planAction(
         target.guardrails,
         history,
         nowMs,
+        scaleMetricValue(envelope),
       );
       if (!scale.ok) return { kind: 'skip', reason: scale.reason, message: scale.message };
       const plan: ActionPlan = {

@@ -53,9 +53,43 @@ export type ScalePlan =
   | { readonly ok: false; readonly reason: 'no_change' | 'stabilizing'; readonly message: string };
 
 /**
+ * The Kubernetes HPA's rule: desired = ceil(current × value / targetPerReplica), `value` being
+ * the per-replica metric. A relative epsilon keeps float noise (0.7 × 100 / 70 = 1.0000000002)
+ * from adding a replica. A value that is not a finite number >= 0 changes nothing.
+ */
+export function proportionalReplicas(
+  currentReplicas: number,
+  value: number,
+  targetPerReplica: number,
+): number {
+  if (!Number.isFinite(value) || value < 0 || !(targetPerReplica > 0)) return currentReplicas;
+  return Math.ceil(((currentReplicas * value) / targetPerReplica) * (1 - 1e-9));
+}
+
+/** The replica count a scale envelope asks for, before the guardrails. */
+function requestedReplicas(
+  scale: NonNullable<ActionEnvelope['scale']>,
+  currentReplicas: number,
+  metricValue: number | undefined,
+): number {
+  switch (scale.mode) {
+    case 'relative':
+      return currentReplicas + scale.replicas;
+    case 'absolute':
+      return scale.replicas;
+    case 'proportional':
+      return scale.targetPerReplica === undefined || metricValue === undefined
+        ? currentReplicas
+        : proportionalReplicas(currentReplicas, metricValue, scale.targetPerReplica);
+  }
+}
+
+/**
  * Turns a scale envelope into an absolute replica count. Pure: the current count and the
  * history are passed in. The result is journaled before the driver is called, so a
  * re-delivery re-applies the same absolute count instead of adding the step twice.
+ * `metricValue` is the per-replica value a `proportional` scale is computed from (see
+ * {@link scaleMetricValue}); the other modes ignore it.
  */
 export function planScale(
   scale: NonNullable<ActionEnvelope['scale']>,
@@ -63,10 +97,11 @@ export function planScale(
   guardrails: Guardrails,
   history: TargetHistory,
   nowMs: number,
+  metricValue?: number,
 ): ScalePlan {
   const min = Math.max(guardrails.minReplicas, scale.minReplicas ?? 0);
   const max = Math.min(guardrails.maxReplicas, scale.maxReplicas ?? Number.POSITIVE_INFINITY);
-  const requested = scale.mode === 'relative' ? currentReplicas + scale.replicas : scale.replicas;
+  const requested = requestedReplicas(scale, currentReplicas, metricValue);
   // Report only the limits that bind: a "+5" cut to 3 by maxReplicas was not cut by maxStepUp.
   const caps = [
     { label: `maxStepUp ${guardrails.maxStepUp}`, value: currentReplicas + guardrails.maxStepUp },
@@ -112,6 +147,15 @@ export function planScale(
     };
   }
   return { ok: true, fromReplicas: currentReplicas, toReplicas: desired, limitedBy };
+}
+
+/**
+ * The metric value a proportional scale uses: for a predictive fire the forecast's upper
+ * quantile at the predicted breach step (size for the load that is coming), else the value
+ * that completed the breach.
+ */
+export function scaleMetricValue(envelope: Pick<ActionEnvelope, 'evidence'>): number {
+  return envelope.evidence.prediction?.forecastUpper ?? envelope.evidence.value;
 }
 
 /** Executed actions inside the rate-limit window, and whether one more is allowed. */

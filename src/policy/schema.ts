@@ -44,6 +44,8 @@ export const SCALE_PARAMETER_ALIASES = {
   amount: ['replicas', 'increment', 'by', 'step'],
   max: ['max', 'maxReplicas', 'max_replicas'],
   min: ['min', 'minReplicas', 'min_replicas'],
+  /** Proportional (HPA-like) scaling: the per-replica value of the metric to aim for. */
+  target: ['targetPerReplica'],
 } as const;
 
 /**
@@ -287,12 +289,19 @@ const ParametersSchema = z.record(z.string(), z.unknown());
  * A scale request reduced from the accepted spellings (`replicas: "+2"`, `increment: 2`,
  * `by: 2`, `step: 2`, with `max`/`maxReplicas`/`max_replicas` and the `min` mirror).
  * `relative`: change the replica count by `replicas` (non-zero, may be negative);
- * `absolute`: set it to `replicas` (>= 0). Executors clamp the result into
- * [`minReplicas`, `maxReplicas`] when given.
+ * `absolute`: set it to `replicas` (>= 0); `proportional` (`targetPerReplica: 70`): the
+ * Kubernetes HPA's rule, desired = ceil(current × value / targetPerReplica), where value is
+ * the per-replica metric that fired (the observed value, or for a predictive fire the
+ * forecast's upper quantile at the breach step); `replicas` is 0 then. A threshold trigger
+ * needs a metric whose threshold means the same at every replica count, so the metric is a
+ * per-replica average (utilisation, requests per replica), as for the HPA. Executors clamp
+ * the result into [`minReplicas`, `maxReplicas`] when given.
  */
 export interface ScaleSpec {
-  readonly mode: 'relative' | 'absolute';
+  readonly mode: 'relative' | 'absolute' | 'proportional';
   readonly replicas: number;
+  /** `proportional` only: the per-replica metric value to aim for (> 0). */
+  readonly targetPerReplica?: number;
   readonly minReplicas?: number;
   readonly maxReplicas?: number;
 }
@@ -340,11 +349,11 @@ function bound(params: Record<string, unknown>, keys: readonly string[], what: s
 function scaleAmount(
   amount: { key: string; value: unknown },
   ctx: Ctx,
-): { mode: ScaleSpec['mode']; replicas: number } | undefined {
+): { mode: 'relative' | 'absolute'; replicas: number } | undefined {
   const path = ['parameters', amount.key];
   const isReplicas = amount.key === 'replicas';
   const text = typeof amount.value === 'string' ? SIGNED_INT_RE.exec(amount.value) : null;
-  let parsed: { mode: ScaleSpec['mode']; replicas: number };
+  let parsed: { mode: 'relative' | 'absolute'; replicas: number };
   if (typeof amount.value === 'number' && Number.isInteger(amount.value)) {
     // A bare number in `replicas` is a target count; the other aliases name a step.
     parsed = { mode: isReplicas ? 'absolute' : 'relative', replicas: amount.value };
@@ -379,20 +388,59 @@ function scaleAmount(
   return parsed;
 }
 
+/**
+ * `targetPerReplica` of a proportional scale: a positive number, not combined with an amount.
+ * `undefined` when absent, `null` after reporting a problem.
+ */
+function proportionalTarget(
+  params: Record<string, unknown>,
+  amount: { key: string } | undefined | null,
+  ctx: Ctx,
+): number | undefined | null {
+  const key = SCALE_PARAMETER_ALIASES.target[0];
+  const value = params[key];
+  if (value === undefined) return undefined;
+  if (typeof value !== 'number' || !Number.isFinite(value) || value <= 0) {
+    ctx.addIssue({
+      code: 'custom',
+      path: ['parameters', key],
+      message: 'expected a positive number (the per-replica metric value to aim for)',
+    });
+    return null;
+  }
+  if (amount !== undefined && amount !== null) {
+    ctx.addIssue({
+      code: 'custom',
+      path: ['parameters', key],
+      message: `conflicts with parameters.${amount.key}: a scale is either proportional (targetPerReplica) or a replica count`,
+      params: VALUE_SHOWN,
+    });
+    return null;
+  }
+  return value;
+}
+
 /** Reduces scale parameter aliases to a `ScaleSpec`, reporting every problem on `ctx`. */
 function normaliseScale(params: Record<string, unknown>, ctx: Ctx): ScaleSpec | undefined {
   const picked = pickAlias(params, SCALE_PARAMETER_ALIASES.amount, 'scale amount', ctx);
   const max = bound(params, SCALE_PARAMETER_ALIASES.max, 'maximum', ctx);
   const min = bound(params, SCALE_PARAMETER_ALIASES.min, 'minimum', ctx);
-  if (picked === undefined) {
+  const target = proportionalTarget(params, picked, ctx);
+  if (target === null) return undefined;
+  if (picked === undefined && target === undefined) {
     ctx.addIssue({
       code: 'custom',
       path: ['parameters'],
       message:
-        'scale needs replicas ("+2"/"-1" relative, 5 absolute) or increment/by/step (relative)',
+        'scale needs replicas ("+2"/"-1" relative, 5 absolute), increment/by/step (relative) or targetPerReplica (proportional)',
     });
   }
-  const amount = picked ? scaleAmount(picked, ctx) : undefined;
+  const amount =
+    target !== undefined
+      ? { mode: 'proportional' as const, replicas: 0, targetPerReplica: target }
+      : picked
+        ? scaleAmount(picked, ctx)
+        : undefined;
   let boundsOk = max.ok && min.ok;
   if (min.value !== undefined && max.value !== undefined && min.value > max.value) {
     ctx.addIssue({
@@ -403,10 +451,9 @@ function normaliseScale(params: Record<string, unknown>, ctx: Ctx): ScaleSpec | 
     });
     boundsOk = false;
   }
-  if (amount === undefined || picked === undefined || picked === null || !boundsOk) {
-    return undefined;
-  }
+  if (amount === undefined || picked === null || !boundsOk) return undefined;
   if (
+    picked !== undefined &&
     amount.mode === 'absolute' &&
     ((max.value !== undefined && amount.replicas > max.value) ||
       (min.value !== undefined && amount.replicas < min.value))

@@ -1,0 +1,138 @@
+import path from 'node:path';
+import { performance } from 'node:perf_hooks';
+import cliProgress from 'cli-progress';
+import {
+  backtestHtml,
+  backtestJson,
+  loadDemandTrace,
+  writeBacktestFiles,
+} from '../adapters/fsBacktest.js';
+import { currentModel } from '../adapters/fsModelRegistry.js';
+import { loadPolicyFile } from '../adapters/fsPolicyLoader.js';
+import type { TfjsBackendName } from '../adapters/tfjs/backend.js';
+import { loadForecaster } from '../adapters/tfjs/quantileModel.js';
+import { markdownTable } from '../evaluate/backtest/report.js';
+import { runBacktest } from '../evaluate/backtest/run.js';
+import {
+  DEFAULT_SIMULATION,
+  SimulationSettingsSchema,
+  TraceKindSchema,
+  type TraceKind,
+} from '../evaluate/backtest/settings.js';
+import { HealcastError } from '../errors.js';
+import type { Forecaster } from '../forecast/forecaster.js';
+import { packageRoot } from '../main.js';
+import type { CommandOutput } from './policyValidate.js';
+
+/** Options of `healcast backtest` as commander hands them over. */
+export interface BacktestFlags {
+  trace: string;
+  policy?: string;
+  kind?: string;
+  column?: string;
+  valueScale?: string;
+  out?: string;
+  model?: string;
+  backend?: string;
+  progress?: boolean;
+}
+
+function configError(message: string): HealcastError {
+  return new HealcastError('CONFIG_INVALID', message, { retriable: false });
+}
+
+/** Requests for request-count traces, CPU for the rest (the shared traces' columns say so). */
+function guessKind(trace: string, column: string | undefined): TraceKind {
+  return /cpu/i.test(column ?? '') || /alibaba|google/i.test(path.basename(trace))
+    ? 'cpu'
+    : 'requests';
+}
+
+/** Default column of the shared traces that hold several. */
+function guessColumn(trace: string): string | undefined {
+  const base = path.basename(trace);
+  if (/alibaba/i.test(base)) return 'cpu_util_percent';
+  if (/google/i.test(base)) return 'avg_cpu';
+  return undefined;
+}
+
+/**
+ * `healcast backtest --trace FILE [--policy FILE]`: replays a trace against a simulated target
+ * for four scalers (healcast predictive, healcast reactive-only, the Kubernetes HPA, a
+ * Holt-Winters scaler) and writes report.json, report.md and a self-contained report.html
+ * into `--out`. Prints the table and the target check.
+ */
+export async function backtest(
+  flags: BacktestFlags,
+  output: CommandOutput,
+  argv: readonly string[] = process.argv.slice(2),
+): Promise<number> {
+  const column = flags.column ?? guessColumn(flags.trace);
+  const kindParsed = TraceKindSchema.safeParse(flags.kind ?? guessKind(flags.trace, column));
+  if (!kindParsed.success) throw configError(`--kind: requests or cpu (got ${flags.kind})`);
+  const kind = kindParsed.data;
+  // Google's CPU is a 0–1 fraction; the CPU policy and settings speak percent.
+  const valueScale =
+    flags.valueScale !== undefined
+      ? Number(flags.valueScale)
+      : /google/i.test(path.basename(flags.trace))
+        ? 100
+        : 1;
+  if (!(valueScale > 0))
+    throw configError(`--value-scale: a positive number (got ${flags.valueScale})`);
+  const settings = SimulationSettingsSchema.parse({ ...DEFAULT_SIMULATION[kind], valueScale });
+  const policyFile =
+    flags.policy ?? path.join(packageRoot(), 'src', 'demo', 'backtest', `${kind}.policy.yaml`);
+  const policies = await loadPolicyFile(policyFile);
+  const trace = await loadDemandTrace(flags.trace, column, settings);
+
+  let forecaster: Forecaster | undefined;
+  const root = path.resolve(flags.model ?? path.join(packageRoot(), 'models'));
+  const current = await currentModel(root);
+  forecaster = await loadForecaster(current?.dir ?? root, flags.backend as TfjsBackendName);
+  const useBar = flags.progress !== false;
+  const bar = new cliProgress.SingleBar(
+    {
+      format: 'backtest [{bar}] {percentage}% | {value}/{total} steps | {duration}s',
+      stream: process.stderr,
+      hideCursor: true,
+    },
+    cliProgress.Presets.shades_classic,
+  );
+  if (useBar) bar.start(trace.demand.length, 0);
+  const started = performance.now();
+  let result;
+  try {
+    result = runBacktest({
+      trace,
+      settings,
+      policies,
+      forecaster,
+      onProgress: (done) => {
+        if (useBar) bar.update(done);
+      },
+    });
+  } finally {
+    if (useBar) bar.stop();
+    forecaster.dispose();
+    forecaster = undefined;
+  }
+  const seconds = (performance.now() - started) / 1000;
+  const command = `healcast ${argv.join(' ')}`;
+  const title = `healcast backtest: ${trace.name}`;
+  const table = markdownTable(result.summaries);
+  const markdown =
+    `## ${title}\n\n\`${command}\`\n\n${trace.demand.length} steps of ${trace.stepMs / 1000} s, ` +
+    `${kind} settings: ${settings.capacityPerReplica} per replica, start-up ${settings.startupDelay / 1000} s, ` +
+    `target ${settings.targetUtilizationPercent} % utilisation; policies ${path.relative(process.cwd(), policyFile)}; ` +
+    `model ${current?.version ?? root}; ${seconds.toFixed(1)} s.\n\n${table}\n\n` +
+    `Target (healcast predictive vs HPA): ${result.target.verdict}\n`;
+  const outDir = path.resolve(flags.out ?? 'backtest-out');
+  const written = await writeBacktestFiles(outDir, {
+    json: backtestJson(command, trace, settings, result, seconds),
+    markdown,
+    html: await backtestHtml(title, markdown, trace, settings, result),
+  });
+  output.stdout(`${markdown}\nwritten: ${written.join(', ')}\n`);
+  return 0;
+}

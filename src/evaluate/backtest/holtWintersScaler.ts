@@ -1,0 +1,63 @@
+import { holtWintersForecaster, seasonLength } from '../../training/baselines.js';
+import type { ScaleDecision, ScalingStrategy, StepObservation } from './strategy.js';
+
+/** Settings of the Holt-Winters predictive scaler. */
+export interface HoltWintersScalerSettings {
+  /** Demand one replica serves at the target utilisation. */
+  readonly demandPerReplicaAtTarget: number;
+  /** Steps ahead to size for: the start-up delay, at least one step. */
+  readonly horizonSteps: number;
+  /** Scale-down uses the highest sizing of this window (as the HPA's stabilization). */
+  readonly scaleDownStabilizationMs: number;
+  readonly minReplicas: number;
+  readonly maxReplicas: number;
+  /**
+   * The constants are fitted on this leading share of the trace (the training part of
+   * `holtWintersForecaster`); the filter itself is causal everywhere.
+   */
+  readonly fitShare: number;
+}
+
+/**
+ * A classic predictive autoscaler: Holt-Winters (the project's baseline forecaster, season a
+ * day when the trace holds two) forecasts demand over the start-up delay, and the replicas are
+ * sized for the highest forecast step at the target utilisation — never below what the demand
+ * just seen needs, so a forecast below the present does not drop capacity. Scale-down is
+ * stabilised like the HPA's.
+ */
+export function holtWintersStrategy(
+  demand: Float64Array,
+  stepMs: number,
+  settings: HoltWintersScalerSettings,
+): ScalingStrategy {
+  const trainEnd = Math.max(2, Math.floor(demand.length * settings.fitShare));
+  const h = settings.horizonSteps;
+  const forecaster = holtWintersForecaster(demand, trainEnd, seasonLength(stepMs, trainEnd), h);
+  const out = new Float64Array(h);
+  const sizings: { atMs: number; replicas: number }[] = [];
+  let index = 0;
+  return {
+    id: 'holt_winters',
+    label: 'Holt-Winters predictive',
+    observe(o: StepObservation): ScaleDecision | undefined {
+      forecaster.forecast(index++, h, out, 0);
+      let peak = o.demand;
+      for (const v of out) peak = Math.max(peak, v);
+      const sized = Math.ceil((peak / settings.demandPerReplicaAtTarget) * (1 - 1e-9));
+      while (
+        sizings.length > 0 &&
+        (sizings[0] as { atMs: number }).atMs <= o.nowMs - settings.scaleDownStabilizationMs
+      ) {
+        sizings.shift();
+      }
+      sizings.push({ atMs: o.nowMs, replicas: sized });
+      let desired = sized;
+      if (desired < o.specReplicas) {
+        for (const s of sizings) desired = Math.max(desired, s.replicas);
+        desired = Math.min(desired, o.specReplicas);
+      }
+      desired = Math.min(settings.maxReplicas, Math.max(settings.minReplicas, desired));
+      return desired === o.specReplicas ? undefined : { toReplicas: desired, trigger: 'forecast' };
+    },
+  };
+}

@@ -1,0 +1,68 @@
+import type { ScaleDecision, ScalingStrategy, StepObservation } from './strategy.js';
+
+/** Settings of the HPA algorithm (Kubernetes' defaults where it has them). */
+export interface HpaSettings {
+  /** Target value of the per-replica metric (e.g. 70 % utilisation). */
+  readonly targetPerReplica: number;
+  /** No change while |metric / target − 1| <= tolerance (Kubernetes: 0.1). */
+  readonly tolerance: number;
+  /** Scale-down uses the highest recommendation of this window (Kubernetes: 300 s). */
+  readonly scaleDownStabilizationMs: number;
+  readonly minReplicas: number;
+  readonly maxReplicas: number;
+}
+
+/**
+ * The Kubernetes HorizontalPodAutoscaler's replica calculation (pkg/controller/podautoscaler,
+ * re-implemented from its documented behaviour): desired = ceil(current × metric / target)
+ * outside the tolerance band; the recommendation is stabilised — scale-up at once, scale-down to
+ * the highest recommendation of the last 300 s — then limited by the default scale-up policy
+ * (at most double, or +4, per sync) and clamped to [min, max]. Pure: time is passed in.
+ */
+export class HpaAlgorithm {
+  private readonly recommendations: { atMs: number; replicas: number }[] = [];
+
+  constructor(private readonly settings: HpaSettings) {}
+
+  /** One sync at `nowMs`: the replica count the HPA sets (maybe `currentReplicas`). */
+  sync(nowMs: number, currentReplicas: number, metricPerReplica: number): number {
+    const { targetPerReplica, tolerance, scaleDownStabilizationMs } = this.settings;
+    const ratio = metricPerReplica / targetPerReplica;
+    const raw =
+      Math.abs(ratio - 1) <= tolerance
+        ? currentReplicas
+        : Math.ceil(ratio * currentReplicas * (1 - 1e-9));
+    // Kubernetes keeps the unstabilised recommendations and looks back over them.
+    while (
+      this.recommendations.length > 0 &&
+      (this.recommendations[0] as { atMs: number }).atMs <= nowMs - scaleDownStabilizationMs
+    ) {
+      this.recommendations.shift();
+    }
+    this.recommendations.push({ atMs: nowMs, replicas: raw });
+    let downRecommendation = raw;
+    for (const r of this.recommendations) {
+      downRecommendation = Math.max(downRecommendation, r.replicas);
+    }
+    // Scale-up stabilization window is 0: the up recommendation is the current one.
+    let desired = currentReplicas;
+    if (desired < raw) desired = raw;
+    if (desired > downRecommendation) desired = downRecommendation;
+    const scaleUpLimit = Math.max(2 * currentReplicas, currentReplicas + 4);
+    desired = Math.min(desired, scaleUpLimit);
+    return Math.min(this.settings.maxReplicas, Math.max(this.settings.minReplicas, desired));
+  }
+}
+
+/** The HPA as a backtest strategy: one sync per step, on the shared utilisation metric. */
+export function hpaStrategy(settings: HpaSettings): ScalingStrategy {
+  const hpa = new HpaAlgorithm(settings);
+  return {
+    id: 'hpa',
+    label: 'Kubernetes HPA',
+    observe(o: StepObservation): ScaleDecision | undefined {
+      const desired = hpa.sync(o.nowMs, o.specReplicas, o.utilizationPercent);
+      return desired === o.specReplicas ? undefined : { toReplicas: desired, trigger: 'hpa' };
+    },
+  };
+}

@@ -1,0 +1,136 @@
+import type { SimulationSettings } from './settings.js';
+import type { DemandTrace, StrategyRun } from './simulate.js';
+
+/** Look this far ahead for the demand an action's old capacity could not have served. */
+export const LEAD_LOOKAHEAD_MS = 60 * 60_000;
+
+/** The figures of one strategy on one trace. */
+export interface StrategySummary {
+  readonly id: string;
+  readonly label: string;
+  /** Minutes during which demand exceeded the ready capacity. */
+  readonly violationMinutes: number;
+  /** Replicas asked for (ready or starting) integrated over time: the cost. */
+  readonly replicaMinutes: number;
+  readonly scalingActions: number;
+  readonly scaleUps: number;
+  /**
+   * Scale-ups taken while the old capacity still served the demand, before demand crossed it
+   * (within an hour): how early they came.
+   */
+  readonly preemptive: {
+    readonly count: number;
+    readonly medianLeadMinutes: number | null;
+    /** Of those, the ones at least the start-up delay ahead (capacity ready in time). */
+    readonly inTime: number;
+  };
+}
+
+/** Whether healcast predictive met the issue's target against the HPA on one trace. */
+export interface TargetCheck {
+  /** healcast predictive's violation minutes over HPA's (target <= 0.5); null when HPA has none. */
+  readonly violationRatio: number | null;
+  /** healcast predictive's replica-minutes over HPA's (target <= 1.05). */
+  readonly costRatio: number;
+  readonly met: boolean;
+  /** In words, with the margin or the miss. */
+  readonly verdict: string;
+}
+
+function median(values: number[]): number | null {
+  if (values.length === 0) return null;
+  const sorted = [...values].sort((a, b) => a - b);
+  const mid = sorted.length >> 1;
+  return sorted.length % 2 === 1
+    ? (sorted[mid] as number)
+    : ((sorted[mid - 1] as number) + (sorted[mid] as number)) / 2;
+}
+
+/** Lead times (ms) of the pre-emptive scale-ups of a run (see `StrategySummary.preemptive`). */
+export function preemptiveLeadsMs(
+  run: StrategyRun,
+  trace: DemandTrace,
+  capacityPerReplica: number,
+): number[] {
+  const leads: number[] = [];
+  let i = 0;
+  for (const action of run.actions) {
+    if (action.toReplicas <= action.fromReplicas) continue;
+    // The step the action was taken at the end of.
+    while (i < trace.timesMs.length && (trace.timesMs[i] as number) + trace.stepMs < action.atMs) {
+      i++;
+    }
+    const oldCapacity = action.fromReplicas * capacityPerReplica;
+    if ((trace.demand[i] as number) > oldCapacity) continue;
+    for (let j = i + 1; j < trace.demand.length; j++) {
+      const atMs = trace.timesMs[j] as number;
+      if (atMs - action.atMs > LEAD_LOOKAHEAD_MS) break;
+      if ((trace.demand[j] as number) > oldCapacity) {
+        leads.push(atMs - action.atMs);
+        break;
+      }
+    }
+  }
+  return leads;
+}
+
+/** The figures of one run. */
+export function summarize(
+  run: StrategyRun,
+  trace: DemandTrace,
+  settings: SimulationSettings,
+): StrategySummary {
+  let violationMs = 0;
+  for (const v of run.violationMs) violationMs += v;
+  const leads = preemptiveLeadsMs(run, trace, settings.capacityPerReplica);
+  const med = median(leads);
+  return {
+    id: run.id,
+    label: run.label,
+    violationMinutes: violationMs / 60_000,
+    replicaMinutes: run.replicaMs / 60_000,
+    scalingActions: run.actions.length,
+    scaleUps: run.actions.filter((a) => a.toReplicas > a.fromReplicas).length,
+    preemptive: {
+      count: leads.length,
+      medianLeadMinutes: med === null ? null : med / 60_000,
+      inTime: leads.filter((l) => l >= settings.startupDelay).length,
+    },
+  };
+}
+
+/** The issue's target: at most half of HPA's violation minutes at no more than 105 % of its cost. */
+export function checkTarget(healcast: StrategySummary, hpa: StrategySummary): TargetCheck {
+  const costRatio = healcast.replicaMinutes / hpa.replicaMinutes;
+  const violationRatio =
+    hpa.violationMinutes > 0 ? healcast.violationMinutes / hpa.violationMinutes : null;
+  const violationsOk =
+    violationRatio === null ? healcast.violationMinutes === 0 : violationRatio <= 0.5;
+  const costOk = costRatio <= 1.05;
+  const parts = [
+    violationRatio === null
+      ? `HPA had no violation; healcast ${healcast.violationMinutes.toFixed(1)} min`
+      : `violations ${(100 * violationRatio).toFixed(1)} % of HPA's (target <= 50 %${violationsOk ? '' : `, missed by ${(100 * violationRatio - 50).toFixed(1)} points`})`,
+    `cost ${(100 * costRatio).toFixed(1)} % of HPA's (target <= 105 %${costOk ? '' : `, missed by ${(100 * costRatio - 105).toFixed(1)} points`})`,
+  ];
+  return {
+    violationRatio,
+    costRatio,
+    met: violationsOk && costOk,
+    verdict: `${violationsOk && costOk ? 'met' : 'missed'}: ${parts.join('; ')}`,
+  };
+}
+
+/** One Markdown table row per strategy. */
+export function markdownTable(summaries: readonly StrategySummary[]): string {
+  const lines = [
+    '| strategy | SLO violation (min) | replica-minutes | scaling actions | pre-emptive scale-ups (in time) | median lead (min) |',
+    '|---|---:|---:|---:|---:|---:|',
+  ];
+  for (const s of summaries) {
+    lines.push(
+      `| ${s.label} | ${s.violationMinutes.toFixed(1)} | ${Math.round(s.replicaMinutes)} | ${s.scalingActions} | ${s.preemptive.count} (${s.preemptive.inTime}) | ${s.preemptive.medianLeadMinutes === null ? '–' : s.preemptive.medianLeadMinutes.toFixed(1)} |`,
+    );
+  }
+  return lines.join('\n');
+}

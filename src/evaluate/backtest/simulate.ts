@@ -1,0 +1,116 @@
+import { SimulatedTarget } from './capacity.js';
+import type { SimulationSettings } from './settings.js';
+import type { ScalingStrategy } from './strategy.js';
+
+/** A trace ready to replay: demand per step on one time line (outages cut out). */
+export interface DemandTrace {
+  readonly name: string;
+  readonly stepMs: number;
+  /** Start of each step, ms, ascending (jumps where an outage was cut out). */
+  readonly timesMs: Float64Array;
+  /** Demand during each step (requests per step unit, or CPU units). */
+  readonly demand: Float64Array;
+}
+
+/** One scaling action of a strategy. */
+export interface BacktestAction {
+  readonly atMs: number;
+  readonly fromReplicas: number;
+  readonly toReplicas: number;
+  readonly trigger: string;
+}
+
+/** What one strategy did over the trace, step by step. */
+export interface StrategyRun {
+  readonly id: string;
+  readonly label: string;
+  /** Replicas asked for during each step. */
+  readonly specReplicas: Int32Array;
+  /** Ready replicas at the start of each step. */
+  readonly readyReplicas: Int32Array;
+  /** Milliseconds of each step during which demand exceeded the ready capacity. */
+  readonly violationMs: Float64Array;
+  readonly actions: BacktestAction[];
+  /** Sum of `specReplicas` × step length, ms. */
+  readonly replicaMs: number;
+}
+
+/**
+ * Trace values to demand: requests are demand as they are; CPU utilisation is that of a fleet
+ * of `baseReplicas`, in CPU units (100 per replica at 100 %).
+ */
+export function demandOf(value: number, settings: SimulationSettings): number {
+  const v = value * settings.valueScale;
+  return settings.kind === 'cpu' ? v * settings.baseReplicas : v;
+}
+
+/**
+ * Replays the trace against one simulated target per strategy, all in the same pass. Each
+ * step runs in trace order: the target serves the step's demand with what it has (violation and
+ * cost accounted), then every strategy sees the step that just ended — as a monitoring system
+ * reports it, at its end — and may scale, effective from the next step (new replicas after the
+ * start-up delay). `onProgress(done, total)` is called every `progressEvery` steps.
+ */
+export function simulate(
+  trace: DemandTrace,
+  settings: SimulationSettings,
+  strategies: readonly ScalingStrategy[],
+  onProgress?: (done: number, total: number) => void,
+  progressEvery = 1000,
+): StrategyRun[] {
+  const n = trace.demand.length;
+  const runs = strategies.map((s) => ({
+    strategy: s,
+    target: new SimulatedTarget(settings.initialReplicas, settings.startupDelay),
+    specReplicas: new Int32Array(n),
+    readyReplicas: new Int32Array(n),
+    violationMs: new Float64Array(n),
+    actions: [] as BacktestAction[],
+    replicaMs: 0,
+  }));
+  const cap = settings.capacityPerReplica;
+  for (let i = 0; i < n; i++) {
+    const startMs = trace.timesMs[i] as number;
+    const endMs = startMs + trace.stepMs;
+    const demand = trace.demand[i] as number;
+    for (const run of runs) {
+      const { target } = run;
+      run.readyReplicas[i] = target.readyReplicas;
+      run.specReplicas[i] = target.specReplicas;
+      const interval = target.runInterval(startMs, endMs, demand, cap);
+      run.violationMs[i] = interval.violationMs;
+      run.replicaMs += interval.replicaMs;
+      const spec = target.specReplicas;
+      const decision = run.strategy.observe({
+        stepStartMs: startMs,
+        nowMs: endMs,
+        stepMs: trace.stepMs,
+        demand,
+        utilizationPercent: (100 * demand) / (spec * cap),
+        specReplicas: spec,
+        readyReplicas: target.readyReplicas,
+      });
+      if (decision !== undefined && decision.toReplicas !== spec) {
+        target.scaleTo(decision.toReplicas, endMs);
+        run.actions.push({
+          atMs: endMs,
+          fromReplicas: spec,
+          toReplicas: decision.toReplicas,
+          trigger: decision.trigger,
+        });
+      }
+    }
+    if (onProgress !== undefined && ((i + 1) % progressEvery === 0 || i + 1 === n)) {
+      onProgress(i + 1, n);
+    }
+  }
+  return runs.map((r) => ({
+    id: r.strategy.id,
+    label: r.strategy.label,
+    specReplicas: r.specReplicas,
+    readyReplicas: r.readyReplicas,
+    violationMs: r.violationMs,
+    actions: r.actions,
+    replicaMs: r.replicaMs,
+  }));
+}
