@@ -134,9 +134,11 @@ function describeAction(action: PolicyAction): string {
   if (action.type === 'scale') {
     const { scale } = action;
     const amount =
-      scale.mode === 'absolute'
-        ? `to ${scale.replicas}`
-        : `${scale.replicas > 0 ? '+' : ''}${scale.replicas}`;
+      scale.mode === 'proportional'
+        ? `to ceil(replicas × value / ${scale.targetPerReplica})`
+        : scale.mode === 'absolute'
+          ? `to ${scale.replicas}`
+          : `${scale.replicas > 0 ? '+' : ''}${scale.replicas}`;
     const bounds = [
       ...(scale.minReplicas === undefined ? [] : [`min ${scale.minReplicas}`]),
       ...(scale.maxReplicas === undefined ? [] : [`max ${scale.maxReplicas}`]),
