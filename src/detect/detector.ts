@@ -1,0 +1,200 @@
+import type { DetectorConfig } from './config.js';
+import { normalTail, tailScore } from './tail.js';
+
+/** The forecast's quantile band for the time of a sample (made one step before it). */
+export interface ForecastBand {
+  /** Lowest quantile (p10 for the shipped model). */
+  readonly lower: number;
+  readonly median: number;
+  /** Highest quantile (p90). */
+  readonly upper: number;
+  /** Distance between the lower and upper quantile in standard normal units (2.563 for p10–p90). */
+  readonly spreadZ: number;
+}
+
+/** One sample as the detector sees it: value, and what the other stages said about it. */
+export interface DetectorInput {
+  readonly value: number;
+  readonly tsMs: number;
+  /** |value − EWMA mean| / σ from the baseline (0 while the baseline warms up). */
+  readonly baselineZ: number;
+  /** The forecast for this sample's time, when the series is forecast. */
+  readonly band?: ForecastBand | undefined;
+}
+
+/** Floor of every scale (relative to the level, and absolute): flat series have none. */
+const MIN_SCALE_RATIO = 1e-3;
+const MIN_SCALE_ABS = 1e-9;
+
+const SHIFT = Number(process.env.SHIFT ?? 1);
+const MODE = process.env.MODE ?? 'lik';
+const RECENT_WEIGHT = Number(process.env.RW ?? 0.5);
+const SEASON_JITTER = Number(process.env.JIT ?? 3);
+/** Seasonal changes seen before the seasonal term is trusted. */
+const SEASON_WARMUP = 30;
+
+/** 1 / E|X| for a standard normal X: turns a mean absolute deviation into a σ. */
+const SIGMA_PER_MAD = Math.sqrt(Math.PI / 2);
+
+/**
+ * The streaming anomaly detector of one series: causal, one pass, bounded memory (a season of
+ * values at most). Each sample gets a raw surprise, the largest of four z-like terms:
+ * - baseline: distance from the EWMA baseline (what the worker always computed);
+ * - forecast: distance from the forecast's median in units of its p10–p90 band;
+ * - level shift: fast mean against slow mean, in slow σ (a change in behaviour);
+ * - season: change against the value one season ago, in units of its usual change.
+ * Then HTM's "anomaly likelihood" idea: the recent average of raw surprise is compared with
+ * its own long-run distribution, so a series that is always noisy does not always alarm, and
+ * the tail probability of that comparison, on a log scale, is the score. Last, a held peak
+ * damps later scores of the same event: one event, one detection.
+ */
+export class SeriesDetector {
+  private count = 0;
+  private firstTsMs = NaN;
+  private fastMean = 0;
+  private slowMean = 0;
+  private slowVar = 0;
+  /** Values of the last season, by sample (a ring); empty until the step is known. */
+  private season: Float64Array | undefined;
+  private seasonMad = 0;
+  private seasonSeen = 0;
+  private readonly recent: Float64Array;
+  private recentSum = 0;
+  private rawMean = 0;
+  private rawVar = 0;
+  private held = 0;
+  private readonly fastAlpha: number;
+  private readonly slowAlpha: number;
+  private readonly historyAlpha: number;
+  private readonly holdDecay: number;
+
+  constructor(private readonly config: DetectorConfig) {
+    this.fastAlpha = 2 / (config.fastSamples + 1);
+    this.slowAlpha = 2 / (config.slowSamples + 1);
+    this.historyAlpha = 2 / (config.historySamples + 1);
+    this.holdDecay = Math.pow(0.5, 1 / config.suppressHalfLifeSamples);
+    this.recent = new Float64Array(config.recentSamples);
+  }
+
+  /** Scores one sample (in [0, 1]) against the state before it, then learns from it. */
+  score(input: DetectorInput): number {
+    const { value } = input;
+    const n = this.count;
+    if (n === 0) {
+      this.firstTsMs = input.tsMs;
+      this.fastMean = value;
+      this.slowMean = value;
+    } else if (n === 1) {
+      this.startSeason(input.tsMs - this.firstTsMs);
+    }
+    const raw = this.surprise(input);
+    this.learn(value);
+
+    // Recent level of surprise against its long-run distribution (state before this sample).
+    const slotIndex = n % this.recent.length;
+    this.recentSum += raw - (this.recent[slotIndex] as number);
+    this.recent[slotIndex] = raw;
+    const recentMean = this.recentSum / Math.min(n + 1, this.recent.length);
+    const rawStd = Math.sqrt(this.rawVar) + 1e-3;
+    // A single spike and a sustained change both count: the sample alone against the long-run
+    // distribution, and the recent mean against the spread of a mean of that many samples.
+    const zOne = (raw - this.rawMean) / rawStd;
+    const zRecent =
+      ((recentMean - this.rawMean) / rawStd) * Math.sqrt(Math.min(n + 1, this.recent.length)) * RECENT_WEIGHT;
+    const z = Math.max(zOne, zRecent);
+    const d = raw - this.rawMean;
+    const historyAlpha = Math.max(this.historyAlpha, 1 / (n + 1));
+    this.rawMean += historyAlpha * d;
+    this.rawVar = (1 - historyAlpha) * (this.rawVar + historyAlpha * d * d);
+    this.count = n + 1;
+    if (n < this.config.warmupSamples) return 0;
+
+    const score =
+      MODE === 'raw' ? Math.min(1, raw / 6) : MODE === 'mix' ? Math.min(1, Math.max(raw / 6, tailScore(normalTail(zRecent)))) : tailScore(normalTail(z));
+    const held = this.held;
+    this.held = Math.max(held * this.holdDecay, score);
+    return score > held ? score : score * this.config.suppressRatio;
+  }
+
+  /**
+   * The raw surprise of a sample: how badly the best of its predictors (EWMA baseline,
+   * seasonal naive, forecast median) predicted it, each in units of its own usual error.
+   * The best, not the worst: a daily jump the season predicts is not an anomaly just because
+   * the baseline missed it. Plus the level-shift term (fast against slow mean), which catches
+   * a change that every predictor follows too quickly. log1p keeps huge z from dominating the
+   * long-run distribution.
+   */
+  private surprise(input: DetectorInput): number {
+    const { value } = input;
+    const floor = Math.max(MIN_SCALE_ABS, MIN_SCALE_RATIO * Math.abs(this.slowMean));
+    let z = input.baselineZ;
+    const band = input.band;
+    if (band !== undefined) {
+      const sigma = Math.max((band.upper - band.lower) / band.spreadZ, floor);
+      z = Math.min(z, Math.abs(value - band.median) / sigma);
+    }
+    const season = this.season;
+    if (season !== undefined && this.seasonSeen >= season.length + SEASON_WARMUP) {
+      const scale = Math.max(this.seasonMad * SIGMA_PER_MAD, floor);
+      z = Math.min(z, this.seasonResidual(value) / scale);
+    }
+    if (SHIFT > 0) {
+      const slowStd = Math.max(Math.sqrt(this.slowVar), floor);
+      const fast = this.fastMean + this.fastAlpha * (value - this.fastMean);
+      z = Math.max(z, SHIFT * Math.abs(fast - this.slowMean) / slowStd);
+    }
+    return Math.log1p(z);
+  }
+
+  private learn(value: number): void {
+    this.fastMean += this.fastAlpha * (value - this.fastMean);
+    // Bias-corrected start (1/k while k is small): the first values set the scale instead of
+    // a zero that would make everything look like an anomaly.
+    const slowAlpha = Math.max(this.slowAlpha, 1 / (this.count + 1));
+    const d = value - this.slowMean;
+    this.slowMean += slowAlpha * d;
+    this.slowVar = (1 - slowAlpha) * (this.slowVar + slowAlpha * d * d);
+    const season = this.season;
+    if (season !== undefined) {
+      const index = this.count % season.length;
+      if (this.seasonSeen >= season.length) {
+        const change = this.seasonResidual(value);
+        const alpha = Math.max(this.slowAlpha, 1 / (this.seasonSeen - season.length + 1));
+        this.seasonMad += alpha * (change - this.seasonMad);
+      }
+      season[index] = value;
+      this.seasonSeen++;
+    }
+  }
+
+  /**
+   * Distance of `value` from the range of the values one season ago, give or take
+   * `SEASON_JITTER` samples: daily jobs do not start at the same second every day.
+   */
+  private seasonResidual(value: number): number {
+    const season = this.season as Float64Array;
+    const length = season.length;
+    let lo = Infinity;
+    let hi = -Infinity;
+    for (let k = -SEASON_JITTER; k <= SEASON_JITTER; k++) {
+      // Sample n − P + k sits at index (n + k) mod P; k > 0 would be from this season already
+      // for k ≥ 1 only after n − P + k ≥ n, which never happens while k < P.
+      const past = season[(((this.count + k) % length) + length) % length] as number;
+      if (past < lo) lo = past;
+      if (past > hi) hi = past;
+    }
+    return value > hi ? value - hi : value < lo ? lo - value : 0;
+  }
+
+  /** Sizes the season ring from the first step; a season too long for the bound is skipped. */
+  private startSeason(stepMs: number): void {
+    if (!(stepMs > 0) || this.config.seasonMs <= 0) return;
+    const samples = Math.round(this.config.seasonMs / stepMs);
+    if (samples >= 2 && samples <= this.config.maxSeasonSamples) {
+      this.season = new Float64Array(samples);
+      // The first value arrived before the step was known.
+      this.season[0] = this.slowMean;
+      this.seasonSeen = 1;
+    }
+  }
+}
