@@ -28,6 +28,18 @@ export const DetectorConfigSchema = z
     seasonMs: DurationMs.default(86_400_000),
     /** Most values kept per series for the seasonal comparison (bounds memory). */
     maxSeasonSamples: z.number().int().min(0).default(2_016),
+    /**
+     * Weight of the level-shift term (fast against slow mean, in slow σ) in the raw surprise;
+     * 0 leaves level shifts to the recent-average comparison.
+     */
+    shiftWeight: z.number().min(0).default(0),
+    /** Samples either side of "one season ago" whose range the seasonal predictor allows. */
+    seasonJitterSamples: z.number().int().min(0).default(0),
+    /**
+     * Weight of the recent-average comparison against the single-sample one: the mean of
+     * `recentSamples` raw scores is tested against the spread of such a mean, scaled by this.
+     */
+    recentWeight: z.number().min(0).default(0.5),
     /** Raw scores averaged into the recent level of surprise (HTM's short window). */
     recentSamples: z.number().int().min(1).default(6),
     /** Span (samples) of the long-run distribution of raw scores. */

@@ -26,10 +26,6 @@ export interface DetectorInput {
 const MIN_SCALE_RATIO = 1e-3;
 const MIN_SCALE_ABS = 1e-9;
 
-const SHIFT = Number(process.env.SHIFT ?? 1);
-const MODE = process.env.MODE ?? 'lik';
-const RECENT_WEIGHT = Number(process.env.RW ?? 0.5);
-const SEASON_JITTER = Number(process.env.JIT ?? 3);
 /** Seasonal changes seen before the seasonal term is trusted. */
 const SEASON_WARMUP = 30;
 
@@ -100,7 +96,9 @@ export class SeriesDetector {
     // distribution, and the recent mean against the spread of a mean of that many samples.
     const zOne = (raw - this.rawMean) / rawStd;
     const zRecent =
-      ((recentMean - this.rawMean) / rawStd) * Math.sqrt(Math.min(n + 1, this.recent.length)) * RECENT_WEIGHT;
+      ((recentMean - this.rawMean) / rawStd) *
+      Math.sqrt(Math.min(n + 1, this.recent.length)) *
+      this.config.recentWeight;
     const z = Math.max(zOne, zRecent);
     const d = raw - this.rawMean;
     const historyAlpha = Math.max(this.historyAlpha, 1 / (n + 1));
@@ -109,8 +107,7 @@ export class SeriesDetector {
     this.count = n + 1;
     if (n < this.config.warmupSamples) return 0;
 
-    const score =
-      MODE === 'raw' ? Math.min(1, raw / 6) : MODE === 'mix' ? Math.min(1, Math.max(raw / 6, tailScore(normalTail(zRecent)))) : tailScore(normalTail(z));
+    const score = tailScore(normalTail(z));
     const held = this.held;
     this.held = Math.max(held * this.holdDecay, score);
     return score > held ? score : score * this.config.suppressRatio;
@@ -138,10 +135,10 @@ export class SeriesDetector {
       const scale = Math.max(this.seasonMad * SIGMA_PER_MAD, floor);
       z = Math.min(z, this.seasonResidual(value) / scale);
     }
-    if (SHIFT > 0) {
+    if (this.config.shiftWeight > 0) {
       const slowStd = Math.max(Math.sqrt(this.slowVar), floor);
       const fast = this.fastMean + this.fastAlpha * (value - this.fastMean);
-      z = Math.max(z, SHIFT * Math.abs(fast - this.slowMean) / slowStd);
+      z = Math.max(z, (this.config.shiftWeight * Math.abs(fast - this.slowMean)) / slowStd);
     }
     return Math.log1p(z);
   }
@@ -169,14 +166,14 @@ export class SeriesDetector {
 
   /**
    * Distance of `value` from the range of the values one season ago, give or take
-   * `SEASON_JITTER` samples: daily jobs do not start at the same second every day.
+   * `this.config.seasonJitterSamples` samples: daily jobs do not start at the same second every day.
    */
   private seasonResidual(value: number): number {
     const season = this.season as Float64Array;
     const length = season.length;
     let lo = Infinity;
     let hi = -Infinity;
-    for (let k = -SEASON_JITTER; k <= SEASON_JITTER; k++) {
+    for (let k = -this.config.seasonJitterSamples; k <= this.config.seasonJitterSamples; k++) {
       // Sample n − P + k sits at index (n + k) mod P; k > 0 would be from this season already
       // for k ≥ 1 only after n − P + k ≥ n, which never happens while k < P.
       const past = season[(((this.count + k) % length) + length) % length] as number;

@@ -8,13 +8,12 @@ export function normalTail(z: number): number {
   const x = z / Math.SQRT2;
   const t = 1 / (1 + 0.3275911 * x);
   const poly =
-    ((((1.061405429 * t - 1.453152027) * t + 1.421413741) * t - 0.284496736) * t + 0.254829592) *
-    t;
+    ((((1.061405429 * t - 1.453152027) * t + 1.421413741) * t - 0.284496736) * t + 0.254829592) * t;
   return 0.5 * poly * Math.exp(-x * x);
 }
 
 /** Smallest tail told apart: a tail of 1e-10 or less scores 1. */
-const TAIL_FLOOR = Number(process.env.TF ?? 1e-10);
+const TAIL_FLOOR = 1e-10;
 const LOG_TAIL_FLOOR = Math.log(TAIL_FLOOR);
 
 /**

@@ -374,13 +374,7 @@ export class Processor {
       for (const index of policyIndices) (this.trackers[index] as BreachTracker).forget(slot);
       return;
     }
-    let reading = observe(
-      baselines,
-      slot,
-      sample.value,
-      sample.timestampMs,
-      this.options.baseline,
-    );
+    let reading = observe(baselines, slot, sample.value, sample.timestampMs, this.options.baseline);
     stats.samplesScored++;
     if (!(sample.timestampMs <= stats.maxEventTimeMs)) stats.maxEventTimeMs = sample.timestampMs;
     const forecast = this.options.forecast;
