@@ -33,6 +33,11 @@ export const DetectorConfigSchema = z
      * 0 leaves level shifts to the recent-average comparison.
      */
     shiftWeight: z.number().min(0).default(0),
+    /**
+     * Weight of the novelty term: how far the value lies outside the range of the recent
+     * history (edges decaying over `historySamples`), in slow σ, log-compressed.
+     */
+    noveltyWeight: z.number().min(0).default(1),
     /** Samples either side of "one season ago" whose range the seasonal predictor allows. */
     seasonJitterSamples: z.number().int().min(0).default(0),
     /**
@@ -44,6 +49,11 @@ export const DetectorConfigSchema = z
     recentSamples: z.number().int().min(1).default(6),
     /** Span (samples) of the long-run distribution of raw scores. */
     historySamples: z.number().int().min(10).default(2_000),
+    /**
+     * Share of the long-run distribution of raw surprise above the peaks-over-threshold level:
+     * rarer surprises get an exponential tail fitted to those peaks.
+     */
+    peaksRatio: z.number().gt(0).lt(1).default(0.02),
     /**
      * After a score, later scores below it are scaled by this ratio until the held peak has
      * decayed: one event, one detection (repeated detections of one event are false alarms).

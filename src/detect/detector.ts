@@ -1,4 +1,5 @@
 import type { DetectorConfig } from './config.js';
+import { SurpriseHistogram } from './surpriseHistogram.js';
 import { normalTail, tailScore } from './tail.js';
 
 /** The forecast's quantile band for the time of a sample (made one step before it). */
@@ -59,6 +60,10 @@ export class SeriesDetector {
   private rawMean = 0;
   private rawVar = 0;
   private held = 0;
+  /** Range of the values seen, each edge decaying towards the slow mean (recent history). */
+  private high = -Infinity;
+  private low = Infinity;
+  private readonly history: SurpriseHistogram;
   private readonly fastAlpha: number;
   private readonly slowAlpha: number;
   private readonly historyAlpha: number;
@@ -70,6 +75,7 @@ export class SeriesDetector {
     this.historyAlpha = 2 / (config.historySamples + 1);
     this.holdDecay = Math.pow(0.5, 1 / config.suppressHalfLifeSamples);
     this.recent = new Float64Array(config.recentSamples);
+    this.history = new SurpriseHistogram(1 - this.historyAlpha, config.peaksRatio);
   }
 
   /** Scores one sample (in [0, 1]) against the state before it, then learns from it. */
@@ -94,12 +100,13 @@ export class SeriesDetector {
     const rawStd = Math.sqrt(this.rawVar) + 1e-3;
     // A single spike and a sustained change both count: the sample alone against the long-run
     // distribution, and the recent mean against the spread of a mean of that many samples.
-    const zOne = (raw - this.rawMean) / rawStd;
+    const tailOne = this.history.tail(raw);
     const zRecent =
       ((recentMean - this.rawMean) / rawStd) *
       Math.sqrt(Math.min(n + 1, this.recent.length)) *
       this.config.recentWeight;
-    const z = Math.max(zOne, zRecent);
+    const tail = Math.min(tailOne, normalTail(zRecent));
+    this.history.add(raw);
     const d = raw - this.rawMean;
     const historyAlpha = Math.max(this.historyAlpha, 1 / (n + 1));
     this.rawMean += historyAlpha * d;
@@ -107,7 +114,7 @@ export class SeriesDetector {
     this.count = n + 1;
     if (n < this.config.warmupSamples) return 0;
 
-    const score = tailScore(normalTail(z));
+    const score = tailScore(tail);
     const held = this.held;
     this.held = Math.max(held * this.holdDecay, score);
     return score > held ? score : score * this.config.suppressRatio;
@@ -140,7 +147,13 @@ export class SeriesDetector {
       const fast = this.fastMean + this.fastAlpha * (value - this.fastMean);
       z = Math.max(z, (this.config.shiftWeight * Math.abs(fast - this.slowMean)) / slowStd);
     }
-    return Math.log1p(z);
+    let novelty = 0;
+    if (this.count > 0) {
+      const slowStd = Math.max(Math.sqrt(this.slowVar), floor);
+      const outside = Math.max(0, value - this.high, this.low - value);
+      novelty = this.config.noveltyWeight * Math.log1p(outside / slowStd);
+    }
+    return Math.log1p(z) + novelty;
   }
 
   private learn(value: number): void {
@@ -151,6 +164,9 @@ export class SeriesDetector {
     const d = value - this.slowMean;
     this.slowMean += slowAlpha * d;
     this.slowVar = (1 - slowAlpha) * (this.slowVar + slowAlpha * d * d);
+    const rangeAlpha = this.historyAlpha;
+    this.high = value > this.high ? value : this.high - rangeAlpha * (this.high - this.slowMean);
+    this.low = value < this.low ? value : this.low - rangeAlpha * (this.low - this.slowMean);
     const season = this.season;
     if (season !== undefined) {
       const index = this.count % season.length;
