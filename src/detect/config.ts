@@ -20,7 +20,7 @@ export const DetectorConfigSchema = z
     /** Span (samples) of the fast mean compared with the slow one (level shifts). */
     fastSamples: z.number().int().min(1).default(6),
     /** Span (samples) of the slow mean and variance (the long-run level). */
-    slowSamples: z.number().int().min(2).default(300),
+    slowSamples: z.number().int().min(2).default(2_000),
     /**
      * Lag of the seasonal comparison: the value one period ago. Disabled (0) or when the
      * season would need more than `maxSeasonSamples` values per series.
@@ -32,7 +32,7 @@ export const DetectorConfigSchema = z
      * Weight of the level-shift term (fast against slow mean, in slow σ) in the raw surprise;
      * 0 leaves level shifts to the recent-average comparison.
      */
-    shiftWeight: z.number().min(0).default(0),
+    shiftWeight: z.number().min(0).default(0.5),
     /**
      * Weight of the novelty term: how far the value lies outside the range of the recent
      * history (edges decaying over `historySamples`), in slow σ, log-compressed.
@@ -40,15 +40,8 @@ export const DetectorConfigSchema = z
     noveltyWeight: z.number().min(0).default(1),
     /** Samples either side of "one season ago" whose range the seasonal predictor allows. */
     seasonJitterSamples: z.number().int().min(0).default(0),
-    /**
-     * Weight of the recent-average comparison against the single-sample one: the mean of
-     * `recentSamples` raw scores is tested against the spread of such a mean, scaled by this.
-     */
-    recentWeight: z.number().min(0).default(0.5),
-    /** Raw scores averaged into the recent level of surprise (HTM's short window). */
-    recentSamples: z.number().int().min(1).default(6),
     /** Span (samples) of the long-run distribution of raw scores. */
-    historySamples: z.number().int().min(10).default(2_000),
+    historySamples: z.number().int().min(10).default(4_000),
     /**
      * Share of the long-run distribution of raw surprise above the peaks-over-threshold level:
      * rarer surprises get an exponential tail fitted to those peaks.
@@ -60,7 +53,7 @@ export const DetectorConfigSchema = z
      */
     suppressRatio: z.number().min(0).max(1).default(0.5),
     /** Samples in which the held peak halves. */
-    suppressHalfLifeSamples: z.number().positive().default(100),
+    suppressHalfLifeSamples: z.number().positive().default(200),
   })
   .strict();
 

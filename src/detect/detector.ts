@@ -1,6 +1,6 @@
 import type { DetectorConfig } from './config.js';
 import { SurpriseHistogram } from './surpriseHistogram.js';
-import { normalTail, tailScore } from './tail.js';
+import { tailScore } from './tail.js';
 
 /** The forecast's quantile band for the time of a sample (made one step before it). */
 export interface ForecastBand {
@@ -55,10 +55,6 @@ export class SeriesDetector {
   private season: Float64Array | undefined;
   private seasonMad = 0;
   private seasonSeen = 0;
-  private readonly recent: Float64Array;
-  private recentSum = 0;
-  private rawMean = 0;
-  private rawVar = 0;
   private held = 0;
   /** Range of the values seen, each edge decaying towards the slow mean (recent history). */
   private high = -Infinity;
@@ -74,7 +70,6 @@ export class SeriesDetector {
     this.slowAlpha = 2 / (config.slowSamples + 1);
     this.historyAlpha = 2 / (config.historySamples + 1);
     this.holdDecay = Math.pow(0.5, 1 / config.suppressHalfLifeSamples);
-    this.recent = new Float64Array(config.recentSamples);
     this.history = new SurpriseHistogram(1 - this.historyAlpha, config.peaksRatio);
   }
 
@@ -92,25 +87,9 @@ export class SeriesDetector {
     const raw = this.surprise(input);
     this.learn(value);
 
-    // Recent level of surprise against its long-run distribution (state before this sample).
-    const slotIndex = n % this.recent.length;
-    this.recentSum += raw - (this.recent[slotIndex] as number);
-    this.recent[slotIndex] = raw;
-    const recentMean = this.recentSum / Math.min(n + 1, this.recent.length);
-    const rawStd = Math.sqrt(this.rawVar) + 1e-3;
-    // A single spike and a sustained change both count: the sample alone against the long-run
-    // distribution, and the recent mean against the spread of a mean of that many samples.
-    const tailOne = this.history.tail(raw);
-    const zRecent =
-      ((recentMean - this.rawMean) / rawStd) *
-      Math.sqrt(Math.min(n + 1, this.recent.length)) *
-      this.config.recentWeight;
-    const tail = Math.min(tailOne, normalTail(zRecent));
+    // How often the series has been this surprised before (history before this sample).
+    const tail = this.history.tail(raw);
     this.history.add(raw);
-    const d = raw - this.rawMean;
-    const historyAlpha = Math.max(this.historyAlpha, 1 / (n + 1));
-    this.rawMean += historyAlpha * d;
-    this.rawVar = (1 - historyAlpha) * (this.rawVar + historyAlpha * d * d);
     this.count = n + 1;
     if (n < this.config.warmupSamples) return 0;
 
