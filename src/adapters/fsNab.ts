@@ -63,7 +63,8 @@ export async function listNabDataFiles(dataDir: string): Promise<NabDataFile[]> 
     const dir = path.join(dataDir, category);
     const entries = await readdir(dir, { withFileTypes: true });
     for (const entry of entries) {
-      if (!entry.isFile() || !entry.name.endsWith('.csv')) continue;
+      // Symbolic links count: a subset of NAB is conveniently a folder of links.
+      if (!(entry.isFile() || entry.isSymbolicLink()) || !entry.name.endsWith('.csv')) continue;
       files.push({
         name: `${category}/${entry.name}`,
         category,
