@@ -20,7 +20,7 @@ export const DetectorConfigSchema = z
     /** Span (samples) of the fast mean compared with the slow one (level shifts). */
     fastSamples: z.number().int().min(1).default(6),
     /** Span (samples) of the slow mean and variance (the long-run level). */
-    slowSamples: z.number().int().min(2).default(2_000),
+    slowSamples: z.number().int().min(2).default(1_000),
     /**
      * Lag of the seasonal comparison: the value one period ago. Disabled (0) or when the
      * season would need more than `maxSeasonSamples` values per series.
@@ -32,12 +32,12 @@ export const DetectorConfigSchema = z
      * Weight of the level-shift term (fast against slow mean, in slow σ) in the raw surprise;
      * 0 leaves level shifts to the recent-average comparison.
      */
-    shiftWeight: z.number().min(0).default(0.5),
+    shiftWeight: z.number().min(0).default(0.25),
     /**
      * Weight of the novelty term: how far the value lies outside the range of the recent
      * history (edges decaying over `historySamples`), in slow σ, log-compressed.
      */
-    noveltyWeight: z.number().min(0).default(1),
+    noveltyWeight: z.number().min(0).default(1.5),
     /** Samples either side of "one season ago" whose range the seasonal predictor allows. */
     seasonJitterSamples: z.number().int().min(0).default(0),
     /** Span (samples) of the long-run distribution of raw scores. */

@@ -119,7 +119,7 @@ export class SeriesDetector {
     const season = this.season;
     if (season !== undefined && this.seasonSeen >= season.length + SEASON_WARMUP) {
       const scale = Math.max(this.seasonMad * SIGMA_PER_MAD, floor);
-      z = Math.min(z, this.seasonResidual(value) / scale);
+      z = Math.min(z, this.seasonResidual(value, this.config.seasonJitterSamples) / scale);
     }
     if (this.config.shiftWeight > 0) {
       const slowStd = Math.max(Math.sqrt(this.slowVar), floor);
@@ -150,7 +150,9 @@ export class SeriesDetector {
     if (season !== undefined) {
       const index = this.count % season.length;
       if (this.seasonSeen >= season.length) {
-        const change = this.seasonResidual(value);
+        // The scale is learnt at the exact lag: the jittered residual is smaller by construction,
+        // and a scale learnt from it would make every small wobble look large.
+        const change = this.seasonResidual(value, 0);
         const alpha = Math.max(this.slowAlpha, 1 / (this.seasonSeen - season.length + 1));
         this.seasonMad += alpha * (change - this.seasonMad);
       }
@@ -160,15 +162,15 @@ export class SeriesDetector {
   }
 
   /**
-   * Distance of `value` from the range of the values one season ago, give or take
-   * `this.config.seasonJitterSamples` samples: daily jobs do not start at the same second every day.
+   * Distance of `value` from the range of the values one season ago, give or take `jitter`
+   * samples: daily jobs do not start at the same minute every day.
    */
-  private seasonResidual(value: number): number {
+  private seasonResidual(value: number, jitter: number): number {
     const season = this.season as Float64Array;
     const length = season.length;
     let lo = Infinity;
     let hi = -Infinity;
-    for (let k = -this.config.seasonJitterSamples; k <= this.config.seasonJitterSamples; k++) {
+    for (let k = -jitter; k <= jitter; k++) {
       // Sample n − P + k sits at index (n + k) mod P; k > 0 would be from this season already
       // for k ≥ 1 only after n − P + k ≥ n, which never happens while k < P.
       const past = season[(((this.count + k) % length) + length) % length] as number;
