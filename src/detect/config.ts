@@ -30,7 +30,7 @@ export const DetectorConfigSchema = z
     maxSeasonSamples: z.number().int().min(0).default(2_016),
     /**
      * Weight of the level-shift term (fast against slow mean, in slow σ) in the raw surprise;
-     * 0 leaves level shifts to the recent-average comparison.
+     * 0 leaves level shifts to the predictors and the novelty term.
      */
     shiftWeight: z.number().min(0).default(0.25),
     /**
@@ -60,5 +60,8 @@ export const DetectorConfigSchema = z
 /** Validated detector settings (`seasonMs` in milliseconds after parsing). */
 export type DetectorConfig = z.output<typeof DetectorConfigSchema>;
 
-/** The detector's defaults (the parameter set measured on NAB; see the nab command). */
+/**
+ * The defaults: one parameter set for every series, chosen on NAB's artificial files plus half of
+ * its AWS files and checked on the other half (see `healcast nab`).
+ */
 export const DEFAULT_DETECTOR_CONFIG: DetectorConfig = DetectorConfigSchema.parse({});

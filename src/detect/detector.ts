@@ -35,15 +35,18 @@ const SIGMA_PER_MAD = Math.sqrt(Math.PI / 2);
 
 /**
  * The streaming anomaly detector of one series: causal, one pass, bounded memory (a season of
- * values at most). Each sample gets a raw surprise, the largest of four z-like terms:
- * - baseline: distance from the EWMA baseline (what the worker always computed);
- * - forecast: distance from the forecast's median in units of its p10–p90 band;
- * - level shift: fast mean against slow mean, in slow σ (a change in behaviour);
- * - season: change against the value one season ago, in units of its usual change.
- * Then HTM's "anomaly likelihood" idea: the recent average of raw surprise is compared with
- * its own long-run distribution, so a series that is always noisy does not always alarm, and
- * the tail probability of that comparison, on a log scale, is the score. Last, a held peak
- * damps later scores of the same event: one event, one detection.
+ * values, its surprises' histogram and a few numbers). Per sample:
+ * 1. Prediction error: the smallest of the z-distances from what the stages predicted — the
+ *    EWMA baseline (the worker's own score), the forecast median in units of its p10–p90 band
+ *    (when the series is forecast), and the value one season ago in units of its usual change.
+ *    The smallest, because a sample one predictor explains (a daily jump the season saw
+ *    coming) is not an anomaly.
+ * 2. Change in behaviour: the larger of that and a level shift (fast against slow mean, in slow
+ *    σ), plus a novelty term when the value leaves the range of the recent history.
+ * 3. Score: how rare that raw surprise is in the series' own history (HTM's anomaly-likelihood
+ *    idea, with an empirical histogram and a peaks-over-threshold tail instead of a Gaussian),
+ *    on a log scale, so one threshold fits every series.
+ * 4. A held peak damps later, smaller scores of the same event: one event, one detection.
  */
 export class SeriesDetector {
   private count = 0;
@@ -100,12 +103,8 @@ export class SeriesDetector {
   }
 
   /**
-   * The raw surprise of a sample: how badly the best of its predictors (EWMA baseline,
-   * seasonal naive, forecast median) predicted it, each in units of its own usual error.
-   * The best, not the worst: a daily jump the season predicts is not an anomaly just because
-   * the baseline missed it. Plus the level-shift term (fast against slow mean), which catches
-   * a change that every predictor follows too quickly. log1p keeps huge z from dominating the
-   * long-run distribution.
+   * The raw surprise of a sample (steps 1 and 2 above): log1p keeps one huge z from
+   * flattening the rest of the history.
    */
   private surprise(input: DetectorInput): number {
     const { value } = input;
