@@ -258,7 +258,7 @@ export async function nab(flags: NabFlags, output: CommandOutput): Promise<numbe
     files: files.length,
     rows: totalRows,
     model: { version: forecaster?.info.version ?? null, note },
-    detectorConfig: DEFAULT_DETECTOR_CONFIG,
+    detectorConfig: { ...DEFAULT_DETECTOR_CONFIG, metrics: [NAB_METRIC] },
     profiles,
   };
   await writeJsonFile(path.join(outDir, 'scores.json'), report);
