@@ -10,6 +10,7 @@ import {
   type ExecutorFlags,
 } from './executor.js';
 import { forecast, type ForecastFlags } from './forecast.js';
+import { nab, type NabFlags } from './nab.js';
 import { policyValidate } from './policyValidate.js';
 import { run, type RunFlags } from './run.js';
 import { train, type TrainFlags } from './train.js';
@@ -208,6 +209,33 @@ export function buildProgram(): Command {
     .option('--no-progress', 'no progress bar')
     .action(async (flags: BacktestFlags) => {
       process.exitCode = await backtest(flags, {
+        stdout: (s) => process.stdout.write(s),
+        stderr: (s) => process.stderr.write(s),
+      });
+    });
+
+  program
+    .command('nab')
+    .description(
+      "Run the worker's streaming anomaly detector over a NAB-layout folder, write NAB results files and print the NAB scores of the three profiles.",
+    )
+    .option(
+      '--data <dir>',
+      'NAB data folder DIR/<category>/<file>.csv (default ../shared/data/nab)',
+    )
+    .requiredOption('--out <dir>', 'results folder (OUT/healcast/..., OUT/scores.json)')
+    .option('--labels <file>', 'anomaly windows (default DIR/combined_windows.json)')
+    .option('--model <dir>', 'model registry root for the forecast band (default models)')
+    .option('--no-forecast', 'score without the forecasting model')
+    .addOption(
+      new Option('--backend <name>', 'TensorFlow.js backend').choices([
+        'tensorflow',
+        'wasm',
+        'cpu',
+      ]),
+    )
+    .action(async (flags: NabFlags) => {
+      process.exitCode = await nab(flags, {
         stdout: (s) => process.stdout.write(s),
         stderr: (s) => process.stderr.write(s),
       });

@@ -29,6 +29,8 @@ import { breachProbability, horizonStepsFor } from '../predict/breachProbability
 import type { FamilyQuality, ForecastQualityTracker } from '../predict/forecastQuality.js';
 import { PredictiveTracker } from '../predict/predictiveTrigger.js';
 import { PredictionJudge, type JudgedPrediction } from '../learn/predictionJudge.js';
+import type { DetectorConfig } from '../detect/config.js';
+import { bandFor, SeriesDetectors } from '../detect/detectors.js';
 
 /** Settings of the pure processing core. */
 export interface ProcessorSettings {
@@ -42,6 +44,21 @@ export interface ProcessorSettings {
    * they open the watch windows of deployment-gated policies. Undefined: no deployments.
    */
   readonly deploymentsTopic?: string | undefined;
+  /**
+   * The rich streaming anomaly detector (src/detect/) for the metrics it lists: their samples'
+   * anomaly score comes from it instead of the EWMA baseline. Undefined: EWMA score only.
+   */
+  readonly detector?: DetectorConfig | undefined;
+}
+
+/** One scored sample, as the optional `onSampleScored` hook sees it. */
+export interface ScoredSample {
+  /** Series key (name and labels). */
+  readonly series: string;
+  readonly timestampMs: number;
+  readonly value: number;
+  /** Anomaly score in [0, 1]: the rich detector's for its metrics, else the EWMA baseline's. */
+  readonly anomalyScore: number;
 }
 
 /** Settings plus the policies to run. */
@@ -49,6 +66,11 @@ export interface ProcessorOptions extends ProcessorSettings {
   readonly policies: readonly PipelinePolicy[];
   /** The forecasting stage; without it only reactive triggers run. */
   readonly forecast?: ForecastStage;
+  /**
+   * Called for every scored sample (evaluation, e.g. `healcast nab`). Unset in the worker:
+   * then nothing is built for it, so scoring costs what it did without the hook.
+   */
+  readonly onSampleScored?: ((sample: ScoredSample) => void) | undefined;
 }
 
 /** The forecasting stage's parts and settings. */
@@ -167,8 +189,14 @@ export class Processor {
   /** Slots with open judge watches (checked per sample only while some are open). */
   private readonly judgedSlots = new Set<number>();
   private judgements: JudgedPrediction[] = [];
+  /** The rich detectors, when configured; 1 in `detectSlot` for the series that use one. */
+  private readonly detectors: SeriesDetectors | undefined;
+  private readonly detectSlot: Uint8Array;
 
   constructor(private readonly options: ProcessorOptions) {
+    this.detectors =
+      options.detector === undefined ? undefined : new SeriesDetectors(options.detector);
+    this.detectSlot = new Uint8Array(this.detectors === undefined ? 0 : options.maxSeries);
     this.table = new SeriesTable(options.maxSeries);
     this.baselines = new BaselineArrays(options.maxSeries);
     this.policiesOfSlot = [];
@@ -317,10 +345,17 @@ export class Processor {
         this.options.forecast?.engine.evict(slot);
         this.pendingScores.delete(slot);
         this.labelsOfSlot[slot] = undefined;
+        this.detectors?.forget(slot);
       }
       this.baselines.reset(slot);
       this.policiesOfSlot[slot] = this.matchPolicies(sample);
       this.forecastSlot[slot] = this.wantsForecast(this.policiesOfSlot[slot] ?? NO_POLICIES, slot);
+      if (this.detectors !== undefined) {
+        const rich = this.detectors.wants(sample.name);
+        this.detectSlot[slot] = rich ? 1 : 0;
+        // The rich detector reads the forecast band: its series are forecast when a model runs.
+        if (rich && this.options.forecast !== undefined) this.forecastSlot[slot] = 1;
+      }
     }
     const baselines = this.baselines;
     const seen = (baselines.count[slot] as number) > 0;
@@ -339,13 +374,7 @@ export class Processor {
       for (const index of policyIndices) (this.trackers[index] as BreachTracker).forget(slot);
       return;
     }
-    const reading = observe(
-      baselines,
-      slot,
-      sample.value,
-      sample.timestampMs,
-      this.options.baseline,
-    );
+    let reading = observe(baselines, slot, sample.value, sample.timestampMs, this.options.baseline);
     stats.samplesScored++;
     if (!(sample.timestampMs <= stats.maxEventTimeMs)) stats.maxEventTimeMs = sample.timestampMs;
     const forecast = this.options.forecast;
@@ -358,6 +387,27 @@ export class Processor {
       forecast.engine.observe(slot, sample.value, sample.timestampMs);
       this.labelsOfSlot[slot] = sample.labels;
     }
+    if (this.detectors !== undefined && this.detectSlot[slot] === 1) {
+      // After the forecast round above: the newest forecast is the one made for this sample.
+      const spec = forecast?.engine.model?.info.spec;
+      const band =
+        forecast === undefined || spec === undefined
+          ? undefined
+          : bandFor(forecast.engine.forecastOf(slot), spec.quantiles, sample.timestampMs);
+      const score = this.detectors.score(slot, {
+        value: sample.value,
+        tsMs: sample.timestampMs,
+        baselineZ: reading.zScore,
+        band,
+      });
+      reading = { ...reading, score };
+    }
+    this.options.onSampleScored?.({
+      series: this.table.keyOf(slot) as string,
+      timestampMs: sample.timestampMs,
+      value: sample.value,
+      anomalyScore: reading.score,
+    });
     // After the forecast round above: a fire it made on the previous step sees this sample.
     if (this.judgedSlots.size > 0 && this.judgedSlots.has(slot)) {
       const key = this.table.keyOf(slot) as string;
