@@ -174,6 +174,8 @@ export async function startWorker(
     format: config.kafka?.format ?? 'auto',
     limits: config.limits,
     deploymentsTopic: config.kafka?.deploymentsTopic,
+    // Off unless metrics are listed: the rich detector costs per sample (see README).
+    detector: config.detector.metrics.length > 0 ? config.detector : undefined,
   };
   const onThread =
     config.processing === 'thread' ||

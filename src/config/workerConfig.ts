@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { BaselineConfigSchema } from '../baseline/ewma.js';
+import { DetectorConfigSchema } from '../detect/config.js';
 import { DecodeLimitsSchema } from '../ingest/limits.js';
 import { DurationMs } from './duration.js';
 
@@ -109,6 +110,11 @@ export const WorkerConfigSchema = z
     kafka: KafkaConfigSchema.optional(),
     redis: RedisConfigSchema.optional(),
     baseline: BaselineConfigSchema.default(BaselineConfigSchema.parse({})),
+    /**
+     * The rich streaming anomaly detector (what `healcast nab` scores) for the metrics listed in
+     * `detector.metrics` (`"*"`: all); the others keep the plain EWMA anomaly score.
+     */
+    detector: DetectorConfigSchema.default(DetectorConfigSchema.parse({})),
     /** Most series kept in memory; beyond it the least recently seen is evicted. */
     maxSeries: z.number().int().positive().default(1_000_000),
     /**
@@ -215,6 +221,7 @@ export const ENVIRONMENT: readonly {
   { name: 'HEALCAST_HTTP_PORT', path: 'http.port', kind: 'int' },
   { name: 'HEALCAST_LOG_LEVEL', path: 'logLevel', kind: 'string' },
   { name: 'HEALCAST_MAX_SERIES', path: 'maxSeries', kind: 'int' },
+  { name: 'HEALCAST_DETECTOR_METRICS', path: 'detector.metrics', kind: 'list' },
   { name: 'HEALCAST_MODELS', path: 'forecast.models', kind: 'string' },
   { name: 'HEALCAST_FORECAST_ONLY', path: 'forecast.forecastOnly', kind: 'bool' },
 ];

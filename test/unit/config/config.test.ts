@@ -123,3 +123,14 @@ describe('error catalog', () => {
     expect(isRetriable(new Error('plain'))).toBe(false);
   });
 });
+
+describe('detector settings', () => {
+  it('the rich detector is off by default and listed metrics turn it on (HEALCAST_DETECTOR_METRICS)', () => {
+    expect(buildWorkerConfig({}).detector.metrics).toEqual([]);
+    const config = buildWorkerConfig(
+      environmentLayer({ HEALCAST_DETECTOR_METRICS: 'cpu_utilization, http_error_ratio' }),
+    );
+    expect(config.detector.metrics).toEqual(['cpu_utilization', 'http_error_ratio']);
+    expect(config.detector.warmupSamples).toBe(150);
+  });
+});
