@@ -86,8 +86,10 @@ export const ActionEnvelopeSchema = z.object({
     .object({
       /**
        * `proportional` (additive, issue #5): desired = ceil(current × value / targetPerReplica),
-       * value being `evidence.prediction.forecastUpper` for predictive fires, else
-       * `evidence.value`; `replicas` is 0 then.
+       * value being `evidence.prediction.forecastUpper` for predictive fires, the higher of
+       * `evidence.value` and `evidence.baselineMean` for reactive `below` breaches (scale-in
+       * sized for the series' level, not its quietest sample), else `evidence.value`;
+       * `replicas` is 0 then.
        */
       mode: z.enum(['relative', 'absolute', 'proportional']),
       replicas: z.number(),

@@ -24,6 +24,12 @@ export interface StrategySummary {
     /** Of those, the ones at least the start-up delay ahead (capacity ready in time). */
     readonly inTime: number;
   };
+  /**
+   * Scale-ups taken while the old capacity served the demand, after which demand did not
+   * exceed it within an hour (or before the trace ended): capacity paid for that the SLO did
+   * not need — false alarms, for a predictive scaler.
+   */
+  readonly unneededScaleUps: number;
 }
 
 /** Whether healcast predictive met the issue's target against the HPA on one trace. */
@@ -46,13 +52,18 @@ function median(values: number[]): number | null {
     : ((sorted[mid - 1] as number) + (sorted[mid] as number)) / 2;
 }
 
-/** Lead times (ms) of the pre-emptive scale-ups of a run (see `StrategySummary.preemptive`). */
-export function preemptiveLeadsMs(
+/**
+ * The scale-ups of a run taken while the old capacity still served the demand: the lead times
+ * (ms) of those after which demand crossed the old capacity within {@link LEAD_LOOKAHEAD_MS}
+ * (see `StrategySummary.preemptive`), and how many others it never crossed in that time.
+ */
+export function scaleUpOutcomes(
   run: StrategyRun,
   trace: DemandTrace,
   capacityPerReplica: number,
-): number[] {
+): { leadsMs: number[]; unneeded: number } {
   const leads: number[] = [];
+  let unneeded = 0;
   let i = 0;
   for (const action of run.actions) {
     if (action.toReplicas <= action.fromReplicas) continue;
@@ -62,16 +73,19 @@ export function preemptiveLeadsMs(
     }
     const oldCapacity = action.fromReplicas * capacityPerReplica;
     if ((trace.demand[i] as number) > oldCapacity) continue;
+    let crossed = false;
     for (let j = i + 1; j < trace.demand.length; j++) {
       const atMs = trace.timesMs[j] as number;
       if (atMs - action.atMs > LEAD_LOOKAHEAD_MS) break;
       if ((trace.demand[j] as number) > oldCapacity) {
         leads.push(atMs - action.atMs);
+        crossed = true;
         break;
       }
     }
+    if (!crossed) unneeded++;
   }
-  return leads;
+  return { leadsMs: leads, unneeded };
 }
 
 /** The figures of one run. */
@@ -82,7 +96,7 @@ export function summarize(
 ): StrategySummary {
   let violationMs = 0;
   for (const v of run.violationMs) violationMs += v;
-  const leads = preemptiveLeadsMs(run, trace, settings.capacityPerReplica);
+  const { leadsMs: leads, unneeded } = scaleUpOutcomes(run, trace, settings.capacityPerReplica);
   const med = median(leads);
   return {
     id: run.id,
@@ -96,6 +110,7 @@ export function summarize(
       medianLeadMinutes: med === null ? null : med / 60_000,
       inTime: leads.filter((l) => l >= settings.startupDelay).length,
     },
+    unneededScaleUps: unneeded,
   };
 }
 
@@ -124,12 +139,12 @@ export function checkTarget(healcast: StrategySummary, hpa: StrategySummary): Ta
 /** One Markdown table row per strategy. */
 export function markdownTable(summaries: readonly StrategySummary[]): string {
   const lines = [
-    '| strategy | SLO violation (min) | replica-minutes | scaling actions | pre-emptive scale-ups (in time) | median lead (min) |',
-    '|---|---:|---:|---:|---:|---:|',
+    '| strategy | SLO violation (min) | replica-minutes | scaling actions | pre-emptive scale-ups (in time) | median lead (min) | unneeded scale-ups |',
+    '|---|---:|---:|---:|---:|---:|---:|',
   ];
   for (const s of summaries) {
     lines.push(
-      `| ${s.label} | ${s.violationMinutes.toFixed(1)} | ${Math.round(s.replicaMinutes)} | ${s.scalingActions} | ${s.preemptive.count} (${s.preemptive.inTime}) | ${s.preemptive.medianLeadMinutes === null ? '–' : s.preemptive.medianLeadMinutes.toFixed(1)} |`,
+      `| ${s.label} | ${s.violationMinutes.toFixed(1)} | ${Math.round(s.replicaMinutes)} | ${s.scalingActions} | ${s.preemptive.count} (${s.preemptive.inTime}) | ${s.preemptive.medianLeadMinutes === null ? '–' : s.preemptive.medianLeadMinutes.toFixed(1)} | ${s.unneededScaleUps} |`,
     );
   }
   return lines.join('\n');

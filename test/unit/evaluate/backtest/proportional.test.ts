@@ -35,10 +35,36 @@ describe('proportional (HPA-like) scale mode', () => {
   });
 
   it('uses the forecast upper quantile for predictive fires, the observed value otherwise', () => {
-    expect(scaleMetricValue({ evidence: { value: 80 } } as never)).toBe(80);
+    expect(scaleMetricValue({ evidence: { value: 80, direction: 'above' } } as never)).toBe(80);
     expect(
-      scaleMetricValue({ evidence: { value: 60, prediction: { forecastUpper: 95 } } } as never),
+      scaleMetricValue({
+        evidence: { value: 60, direction: 'above', prediction: { forecastUpper: 95 } },
+      } as never),
     ).toBe(95);
+  });
+
+  it('sizes a scale-in from the baseline level when the last sample is quieter', () => {
+    const below = (value: number, baselineMean: number | null) =>
+      scaleMetricValue({
+        evidence: { value, direction: 'below', baselineMean, baselineUpper: null },
+      } as never);
+    // A quiet minute (20 %) in a series that runs at 50 %: size for 50, not 20.
+    expect(below(20, 50)).toBe(50);
+    // The sample above the level (load already growing back) is kept.
+    expect(below(45, 30)).toBe(45);
+    // Baseline still warming up: the sample is all there is.
+    expect(below(20, null)).toBe(20);
+    // An above breach ignores the baseline (a level below the sample would undersize).
+    expect(
+      scaleMetricValue({
+        evidence: { value: 90, direction: 'above', baselineMean: 95 },
+      } as never),
+    ).toBe(90);
+    // End to end: 10 replicas at 20 % (baseline 50 %) go to ceil(10 × 50 / 70) = 8, not 3.
+    expect(planScale(scale, 10, guardrails, { executedAtMs: [] }, 0, below(20, 50))).toMatchObject({
+      ok: true,
+      toReplicas: 8,
+    });
   });
 
   it('is a validated policy parameter', () => {
