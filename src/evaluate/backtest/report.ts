@@ -125,8 +125,8 @@ export function checkTarget(healcast: StrategySummary, hpa: StrategySummary): Ta
   const parts = [
     violationRatio === null
       ? `HPA had no violation; healcast ${healcast.violationMinutes.toFixed(1)} min`
-      : `violations ${(100 * violationRatio).toFixed(1)} % of HPA's (target <= 50 %${violationsOk ? '' : `, missed by ${(100 * violationRatio - 50).toFixed(1)} points`})`,
-    `cost ${(100 * costRatio).toFixed(1)} % of HPA's (target <= 105 %${costOk ? '' : `, missed by ${(100 * costRatio - 105).toFixed(1)} points`})`,
+      : `violations ${(100 * violationRatio).toFixed(1)} % of HPA's (target <= 50 %: ${violationsOk ? 'met' : `missed by ${(100 * violationRatio - 50).toFixed(1)} points`})`,
+    `cost ${(100 * costRatio).toFixed(1)} % of HPA's (target <= 105 %: ${costOk ? 'met' : `missed by ${(100 * costRatio - 105).toFixed(1)} points`})`,
   ];
   return {
     violationRatio,
