@@ -8,7 +8,8 @@ import { z } from 'zod';
  */
 export const ACTION_SCHEMA_VERSION = 'healcast.action/v1' as const;
 // v1 grew `trigger: "predictive"` and `evidence.prediction` additively (issue #3), and
-// `evidence.deployment` for deployment-gated policies (issue #4, automatic rollbacks).
+// `evidence.deployment` for deployment-gated policies (issue #4, automatic rollbacks), and
+// `evidence.breachPeak` (issue #5, scale-in sized from the breach's highest value).
 
 export const ActionTargetSchema = z.object({
   kind: z.string().min(1),
@@ -24,6 +25,11 @@ export const ActionEvidenceSchema = z.object({
   labels: z.record(z.string(), z.string()),
   /** The value of the sample that completed the breach. */
   value: z.number(),
+  /**
+   * For reactive fires (additive, issue #5): the highest value of the series during the
+   * breach, from `breachStartMs` to the sample that completed it. A scale-in sizes from it.
+   */
+  breachPeak: z.number().optional(),
   threshold: z.number(),
   direction: z.enum(['above', 'below']),
   /** Event time of the first breaching sample and how long the breach had lasted. */
@@ -86,10 +92,10 @@ export const ActionEnvelopeSchema = z.object({
     .object({
       /**
        * `proportional` (additive, issue #5): desired = ceil(current × value / targetPerReplica),
-       * value being `evidence.prediction.forecastUpper` for predictive fires, the higher of
-       * `evidence.value` and `evidence.baselineMean` for reactive `below` breaches (scale-in
-       * sized for the series' level, not its quietest sample), else `evidence.value`;
-       * `replicas` is 0 then.
+       * value being `evidence.prediction.forecastUpper` for predictive fires,
+       * `evidence.breachPeak` for reactive `below` breaches (scale-in sized for the busiest
+       * moment of the quiet spell, not its last sample; without it the higher of
+       * `evidence.value` and `evidence.baselineMean`), else `evidence.value`; `replicas` is 0 then.
        */
       mode: z.enum(['relative', 'absolute', 'proportional']),
       replicas: z.number(),

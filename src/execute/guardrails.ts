@@ -152,20 +152,24 @@ export function planScale(
 /**
  * The metric value a proportional scale uses: for a predictive fire the forecast's upper
  * quantile at the predicted breach step (size for the load that is coming); for a reactive
- * `below` breach (a scale-in) the higher of the value and the series' EWMA baseline mean;
- * else the value that completed the breach.
+ * `below` breach (a scale-in) the highest value of the breach (`evidence.breachPeak`), or,
+ * from a worker that does not send it, the higher of the value and the series' EWMA baseline
+ * mean; else the value that completed the breach.
  *
  * Why scale-in does not size from the last sample alone: that sample is the one that happened
  * to complete the breach, often a quiet minute, and load returns to its level right after. In
  * the NASA-HTTP backtest 81 % of healcast's SLO-violation minutes (1,743 of 2,150) fell within
- * 10 minutes after such a scale-in; sizing from the baseline level instead cut them to 690. The
- * HPA guards the same way (scale-in to the highest recommendation of the last 5 minutes).
+ * 10 minutes after such a scale-in. The breach's peak is the HPA's guard (scale-in only to the
+ * highest recommendation of its stabilization window): with a constant replica count that is
+ * ceil(current × highest value / target); and as the peak of a `below` breach is under the
+ * threshold, a scale-in sized from it never asks for more replicas.
  */
 export function scaleMetricValue(envelope: Pick<ActionEnvelope, 'evidence'>): number {
   const { evidence } = envelope;
   if (evidence.prediction !== undefined) return evidence.prediction.forecastUpper;
-  if (evidence.direction === 'below' && evidence.baselineMean !== null) {
-    return Math.max(evidence.value, evidence.baselineMean);
+  if (evidence.direction === 'below') {
+    if (evidence.breachPeak !== undefined) return Math.max(evidence.value, evidence.breachPeak);
+    if (evidence.baselineMean !== null) return Math.max(evidence.value, evidence.baselineMean);
   }
   return evidence.value;
 }

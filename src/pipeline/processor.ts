@@ -467,6 +467,7 @@ export class Processor {
             trigger: 'reactive',
             labels: sample.labels,
             breachStartMs: decision.startMs,
+            breachPeak: decision.peak,
             reading,
             deployment,
           },
@@ -490,6 +491,7 @@ export class Processor {
       trigger: ActionEnvelope['trigger'];
       labels: Readonly<Record<string, string>>;
       breachStartMs: number;
+      breachPeak?: number;
       reading?: BaselineReading;
       prediction?: ActionEvidence['prediction'];
       forecastOnly?: boolean;
@@ -523,6 +525,7 @@ export class Processor {
       metric: policy.metric,
       labels: how.labels,
       value,
+      ...(how.breachPeak === undefined ? {} : { breachPeak: how.breachPeak }),
       threshold: policy.threshold,
       direction: policy.direction,
       breachStartMs: how.breachStartMs,

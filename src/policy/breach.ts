@@ -23,6 +23,8 @@ export interface BreachRule {
 interface Breach {
   startMs: number;
   lastMs: number;
+  /** Highest value seen during the breach (a field on the record: no allocation per sample). */
+  peak: number;
 }
 
 /** Outcome of feeding one sample to the tracker. */
@@ -30,7 +32,16 @@ export type BreachDecision =
   | { readonly kind: 'ok' }
   | { readonly kind: 'breaching'; readonly startMs: number }
   | { readonly kind: 'cooling_down'; readonly startMs: number; readonly untilMs: number }
-  | { readonly kind: 'fire'; readonly startMs: number };
+  | {
+      readonly kind: 'fire';
+      readonly startMs: number;
+      /**
+       * The highest value of the breach since it started or last fired, this sample included.
+       * For a `below` breach that is the busiest moment of the quiet spell: what a scale-in
+       * must still be able to serve.
+       */
+      readonly peak: number;
+    };
 
 const OK: BreachDecision = { kind: 'ok' };
 const MAX_COOLDOWNS_BEFORE_PRUNE = 10_000;
@@ -66,10 +77,11 @@ export class BreachTracker {
     }
     let breach = this.breaches.get(slot);
     if (breach === undefined || tsMs - breach.lastMs > this.rule.maxGapMs) {
-      breach = { startMs: tsMs, lastMs: tsMs };
+      breach = { startMs: tsMs, lastMs: tsMs, peak: value };
       this.breaches.set(slot, breach);
     }
     breach.lastMs = tsMs;
+    if (value > breach.peak) breach.peak = value;
     if (tsMs - breach.startMs < this.rule.durationMs) {
       return { kind: 'breaching', startMs: breach.startMs };
     }
@@ -77,7 +89,12 @@ export class BreachTracker {
     if (untilMs !== undefined && tsMs < untilMs) {
       return { kind: 'cooling_down', startMs: breach.startMs, untilMs };
     }
-    return { kind: 'fire', startMs: breach.startMs };
+    const peak = breach.peak;
+    // The peak restarts after each fire: a later fire of the same breach sizes from what came
+    // after this one, because the fire may resize the target and older values were measured
+    // against the old replica count.
+    breach.peak = Number.NEGATIVE_INFINITY;
+    return { kind: 'fire', startMs: breach.startMs, peak };
   }
 
   /** Starts (or extends) the cooldown of `targetKey` from event time `fromMs`. */

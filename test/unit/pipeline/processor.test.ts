@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { BaselineConfigSchema } from '../../../src/baseline/ewma.js';
+import { ActionEnvelopeSchema } from '../../../src/dispatch/envelope.js';
 import { DEFAULT_DECODE_LIMITS } from '../../../src/ingest/limits.js';
 import type { SourceRecord } from '../../../src/ingest/source.js';
 import { toPipelinePolicy, type PipelinePolicy } from '../../../src/pipeline/pipelinePolicy.js';
@@ -58,7 +59,7 @@ const cpu = (
 describe('Processor', () => {
   it('fires every action of a policy once the breach lasted its duration, with evidence', () => {
     const p = processor();
-    const values = [50, 52, 48, 51, 90, 91, 92, 93];
+    const values = [50, 52, 48, 51, 90, 95, 92, 93];
     const { fires, deadLetters, stats } = p.processBatch(
       values.map((v, i) => cpu(i, v)),
       NOW,
@@ -77,6 +78,8 @@ describe('Processor', () => {
     expect(evidence).toMatchObject({
       series: 'cpu{app="web",env="prod"}',
       value: 92,
+      // The highest value of the breach, not the sample that completed it.
+      breachPeak: 95,
       threshold: 80,
       breachStartMs: T0 + 4 * MIN,
       breachDurationMs: 2 * MIN,
@@ -86,6 +89,8 @@ describe('Processor', () => {
     expect(evidence?.anomalyScore).toBeGreaterThan(0.9);
     expect(fire?.actions[0]?.scale).toEqual({ mode: 'relative', replicas: 2, maxReplicas: 10 });
     expect(fire?.actions[0]?.decidedAtMs).toBe(NOW);
+    // The envelope, breachPeak included, is what the schema accepts.
+    expect(ActionEnvelopeSchema.parse(fire?.actions[0])).toEqual(fire?.actions[0]);
   });
 
   it('gives the same fire ids when the same input is processed again from scratch', () => {

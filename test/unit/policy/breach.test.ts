@@ -89,6 +89,30 @@ describe('BreachTracker', () => {
     expect(tracker.breachingSeries).toBe(2);
   });
 
+  it('reports the highest value of the breach, restarting after each fire', () => {
+    const below = new BreachTracker({
+      ...rule,
+      threshold: 63,
+      direction: 'below',
+      durationMs: 3 * MIN,
+      cooldownMs: 2 * MIN,
+    });
+    feed(below, [50, 61, 40], 0, 0, 'b');
+    expect(below.observe(0, 30, 3 * MIN, 'b')).toEqual({ kind: 'fire', startMs: 0, peak: 61 });
+    below.startCooldown('b', 3 * MIN);
+    // After the fire the peak is that of the samples since: 45 (cooling down at minute 4).
+    expect(feed(below, [45], 4, 0, 'b')).toEqual(['cooling_down']);
+    expect(below.observe(0, 35, 5 * MIN, 'b')).toEqual({ kind: 'fire', startMs: 0, peak: 45 });
+    // A new breach (after a gap) starts its own peak.
+    feed(below, [62], 20, 0, 'b');
+    expect(feed(below, [10, 10], 21, 0, 'b')).toEqual(['breaching', 'breaching']);
+    expect(below.observe(0, 12, 23 * MIN, 'b')).toEqual({
+      kind: 'fire',
+      startMs: 20 * MIN,
+      peak: 62,
+    });
+  });
+
   it('fires on the first breaching sample when the duration is 0', () => {
     const tracker = new BreachTracker({ ...rule, durationMs: 0 });
     expect(tracker.observe(0, 81, 0, 't').kind).toBe('fire');

@@ -67,6 +67,30 @@ describe('proportional (HPA-like) scale mode', () => {
     });
   });
 
+  it("sizes a scale-in from the breach's peak when the worker sends it", () => {
+    const below = (value: number, breachPeak: number, baselineMean: number | null) =>
+      scaleMetricValue({
+        evidence: { value, breachPeak, direction: 'below', baselineMean, baselineUpper: null },
+      } as never);
+    // The busiest minute of the quiet spell (55 %) wins over the last one (20 %) and over a
+    // baseline that still remembers the busy hour before (90 %): that would scale *out*.
+    expect(below(20, 55, 90)).toBe(55);
+    expect(below(20, 55, null)).toBe(55);
+    // 10 replicas whose quiet spell peaked at 55 % go to ceil(10 × 55 / 70) = 8.
+    expect(
+      planScale(scale, 10, guardrails, { executedAtMs: [] }, 0, below(20, 55, 90)),
+    ).toMatchObject({
+      ok: true,
+      toReplicas: 8,
+    });
+    // An above breach sizes from its last value, peak or not (the reactive scale-out rule).
+    expect(
+      scaleMetricValue({
+        evidence: { value: 90, breachPeak: 120, direction: 'above', baselineMean: 50 },
+      } as never),
+    ).toBe(90);
+  });
+
   it('is a validated policy parameter', () => {
     const [policy] = parsePolicies(
       `- trigger: { metric: u, threshold: 77, duration: 0 }
