@@ -115,7 +115,7 @@ export async function run(flags: RunFlags): Promise<number> {
   const base = `http://${config.http.host}:${running.httpPort}`;
   const what =
     config.mode === 'embedded'
-      ? `embedded demo: replaying ${config.replay.trace ?? 'the NASA-HTTP trace (3 days, 1-minute steps)'} at ${config.replay.speed}x, actions to an in-process queue and a logging executor`
+      ? `embedded demo: replaying ${config.replay.trace ?? 'the NASA-HTTP trace (3 days, 1-minute steps)'} at ${config.replay.speed}x, actions to an in-process queue and the executor core on simulated targets (src/demo/executor.yaml)`
       : `consuming ${config.kafka?.topics.join(', ')} from ${config.kafka?.brokers.join(', ')}, actions to ${config.redis?.url}`;
   log.info(
     { event: 'worker_started', mode: config.mode, metricsUrl: `${base}/metrics` },
