@@ -293,6 +293,63 @@ describe('healcast executor (real Redis, real PM2)', () => {
     );
   });
 
+  it('two executor instances and repeated deliveries: every action is executed exactly once', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'healcast-cmd-'));
+    const log = join(dir, 'calls.log');
+    const script = scriptFile(
+      dir,
+      'restart.sh',
+      `#!/bin/sh\necho "$HEALCAST_ACTION_ID" >> ${log}\n`,
+    );
+    const config = (name: string) =>
+      bed.config({
+        consumer: { name },
+        visibilityTimeout: '1s',
+        guardrails: { maxActions: { count: 1000, window: '1h' } },
+        targets: [
+          {
+            target: { kind: 'service', name: 'worker-pool' },
+            command: { executable: script, args: [], actions: ['restart'] },
+          },
+        ],
+      });
+    await bed.startExecutor(config(uniqueName('exec-a')));
+    await bed.startExecutor(config(uniqueName('exec-b')));
+    const actions = Array.from({ length: 30 }, () => {
+      const action = actionEnvelope({
+        target: { kind: 'service', name: 'worker-pool' },
+        type: 'restart',
+        parameters: {},
+      });
+      delete (action as { scale?: unknown }).scale;
+      return action;
+    });
+    await bed.enqueue(...actions);
+    // The same ids delivered again, as a worker re-processing a batch or a replay would.
+    for (const action of actions.slice(0, 10)) {
+      await bed.redis.xadd(
+        bed.keys.actionsStream,
+        '*',
+        'actionId',
+        action.actionId,
+        'envelope',
+        JSON.stringify(action),
+      );
+    }
+    await waitFor(
+      'all acknowledged',
+      async () =>
+        (await bed.pendingCount()) === 0 && (await bed.outcomes()).length >= 30 ? true : undefined,
+      30_000,
+    );
+    const outcomes = await bed.outcomes();
+    expect(outcomes.map((o) => o.actionId).sort()).toEqual(actions.map((a) => a.actionId).sort());
+    expect(new Set(outcomes.map((o) => o.executor)).size).toBe(2);
+    const { readFileSync } = await import('node:fs');
+    const calls = readFileSync(log, 'utf8').trim().split('\n');
+    expect(calls.sort()).toEqual(actions.map((a) => a.actionId).sort());
+  });
+
   it('rollback waits for a human: approve runs it, reject records it', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'healcast-cmd-'));
     const log = join(dir, 'calls.log');
