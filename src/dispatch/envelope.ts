@@ -161,6 +161,11 @@ export function fireIdOf(parts: {
   return hash.digest('base64url').slice(0, 22);
 }
 
+/** The unit a cooldown applies to: `policy|kind/namespace/name` (see `Fire.cooldownKey`). */
+export function cooldownKeyOf(policy: string, target: ActionTarget): string {
+  return `${policy}|${targetKeyOf(target)}`;
+}
+
 /** Key identifying a target for cooldowns: `kind/namespace/name`. */
 export function targetKeyOf(target: ActionTarget): string {
   return `${target.kind}/${target.namespace ?? ''}/${target.name}`;

@@ -1,4 +1,9 @@
-import { ActionEnvelopeSchema, targetKeyOf, type ActionEnvelope } from '../dispatch/envelope.js';
+import {
+  ActionEnvelopeSchema,
+  cooldownKeyOf,
+  targetKeyOf,
+  type ActionEnvelope,
+} from '../dispatch/envelope.js';
 import { isRetriable } from '../errors.js';
 import type { Logger } from '../observability/logger.js';
 import { BreakerOpenError, type CircuitBreakers } from './circuitBreakers.js';
@@ -183,12 +188,6 @@ export class Executor {
       return;
     }
     const envelope = parsed.envelope;
-    const state = await store.state(envelope.actionId);
-    if (state.status === 'done') {
-      metrics.duplicates.inc();
-      await store.ack(entry.id);
-      return;
-    }
     if (!(await store.acquireLease(envelope.actionId, this.deps.settings.visibilityTimeoutMs))) {
       // Another executor works on this action right now; it will record and ack.
       metrics.leaseBusy.inc();
@@ -196,7 +195,7 @@ export class Executor {
     }
     const keepAlive = this.keepAlive(entry.id, envelope.actionId);
     try {
-      // Read again under the lease: another executor may have finished it in between.
+      // Read under the lease: another executor may have finished it just before.
       const current = await store.state(envelope.actionId);
       if (current.status === 'done') {
         metrics.duplicates.inc();
@@ -239,10 +238,8 @@ export class Executor {
     const startedAtMs = nowMs();
     const resolved = targets.resolve(envelope.target);
     const handedToHuman = state.status === 'awaiting_approval' || state.status === 'deferred';
-    const approval =
-      handedToHuman || state.status === undefined
-        ? await store.approval(envelope.actionId)
-        : undefined;
+    // Only an action handed to a human can carry a decision (the admin script checks that).
+    const approval = handedToHuman ? await store.approval(envelope.actionId) : undefined;
     if (handedToHuman && approval === undefined) {
       // A repeat delivery of an action still waiting for a human: already recorded.
       this.deps.metrics.duplicates.inc();
@@ -532,7 +529,7 @@ export class Executor {
       actionId: envelope.actionId,
       fireId: envelope.fireId,
       policy: envelope.policy,
-      cooldownKey: `${envelope.policy}|${targetKeyOf(envelope.target)}`,
+      cooldownKey: cooldownKeyOf(envelope.policy, envelope.target),
       target: envelope.target,
       type: envelope.type,
       trigger: envelope.trigger,

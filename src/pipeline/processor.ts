@@ -9,7 +9,7 @@ import { SeriesTable } from '../baseline/seriesTable.js';
 import {
   ACTION_SCHEMA_VERSION,
   fireIdOf,
-  targetKeyOf,
+  cooldownKeyOf,
   type ActionEnvelope,
   type ActionEvidence,
   type ActionTarget,
@@ -425,7 +425,7 @@ export class Processor {
         stats.targetUnresolved++;
         continue;
       }
-      const cooldownKey = `${policy.name}|${targetKeyOf(target)}`;
+      const cooldownKey = cooldownKeyOf(policy.name, target);
       const decision = tracker.observe(slot, sample.value, sample.timestampMs, cooldownKey);
       if (decision.kind !== 'fire') continue;
       // Checked only once a breach is ready to fire: series no gated policy watches pay nothing.
@@ -708,7 +708,7 @@ export class Processor {
       const target = policy.resolveTarget(labels);
       if (target === undefined) continue;
       const tracker = this.trackers[index] as BreachTracker;
-      const cooldownKey = `${policy.name}|${targetKeyOf(target)}`;
+      const cooldownKey = cooldownKeyOf(policy.name, target);
       const gate = policy.deployment;
       const deployment =
         gate === undefined ? undefined : this.openDeployment(gate, labels, stored.originTsMs);

@@ -1,4 +1,4 @@
-import type { ActionEnvelope } from '../../dispatch/envelope.js';
+import { targetKeyOf, type ActionEnvelope } from '../../dispatch/envelope.js';
 import type {
   Approval,
   ExecState,
@@ -117,7 +117,7 @@ export class MemoryExecutorStore implements ExecutorStore {
           ? 'awaiting_approval'
           : 'deferred'
         : 'done';
-    const targetKey = outcome.cooldownKey.slice(outcome.policy.length + 1);
+    const targetKey = targetKeyOf(outcome.target);
     const h = this.targets.get(targetKey) ?? { executedAtMs: [] };
     if (effects.executedAtMs !== undefined)
       h.executedAtMs = [...h.executedAtMs.slice(-999), effects.executedAtMs];

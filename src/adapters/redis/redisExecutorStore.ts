@@ -1,4 +1,5 @@
 import { Redis } from 'ioredis';
+import { targetKeyOf } from '../../dispatch/envelope.js';
 import type { RedisKeys } from '../../dispatch/keys.js';
 import { HealcastError } from '../../errors.js';
 import type {
@@ -279,7 +280,7 @@ export class RedisExecutorStore implements ExecutorStore {
 
   async finish(entryId: string, outcome: Outcome, effects: FinishEffects): Promise<void> {
     const { keys, group, retentionMs, streamMaxLen } = this.options;
-    const targetKey = outcome.cooldownKey.slice(outcome.policy.length + 1);
+    const targetKey = targetKeyOf(outcome.target);
     const json = JSON.stringify(outcome);
     const execKey = keys.exec(outcome.actionId);
     const status =
