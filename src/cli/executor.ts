@@ -9,7 +9,7 @@ import { redisKeys } from '../dispatch/keys.js';
 import { RedisExecutorAdmin } from '../adapters/redis/redisExecutorAdmin.js';
 import { startExecutor } from '../main.js';
 import { createLogger } from '../observability/logger.js';
-import { fileLayer } from './run.js';
+import { fileLayer, numberOrText } from './run.js';
 
 /** Options shared by the executor commands (strings until validated). */
 export interface ExecutorFlags {
@@ -32,17 +32,11 @@ export async function resolveExecutorConfig(
   flags: ExecutorFlags,
   env: Readonly<Record<string, string | undefined>>,
 ): Promise<RedisExecutorConfig> {
-  const port =
-    flags.port === undefined
-      ? undefined
-      : Number.isFinite(Number(flags.port))
-        ? Number(flags.port)
-        : flags.port;
   const layer: Record<string, unknown> = {
     ...(flags.redis === undefined ? {} : { redis: { url: flags.redis } }),
     ...(flags.name === undefined ? {} : { consumer: { name: flags.name } }),
     ...(flags.dryRun ? { dryRun: true } : {}),
-    http: { host: flags.host, port },
+    http: { host: flags.host, port: numberOrText(flags.port) },
     log: { level: flags.logLevel },
   };
   return requireRedis(
@@ -58,7 +52,7 @@ export async function executorCommand(flags: ExecutorFlags): Promise<number> {
   const base = `http://${config.http.host}:${running.httpPort}`;
   process.stderr.write(
     `\nhealcast executor "${config.consumer.name}" is running${config.dryRun ? ' in DRY RUN (nothing is changed)' : ''}.\n` +
-      `  actions from ${config.redis.url} ({${config.redis.keyPrefix}}:actions, group ${config.consumer.group})\n` +
+      `  actions from ${config.redis.url} (${redisKeys(config.redis.keyPrefix).actionsStream}, group ${config.consumer.group})\n` +
       `  ${config.targets.length} allow-listed target(s)\n  metrics: ${base}/metrics  readiness: ${base}/readyz\n\n`,
   );
   return new Promise<number>((resolveExit) => {

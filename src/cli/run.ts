@@ -30,7 +30,7 @@ export interface RunFlags {
 }
 
 /** Numbers from the command line stay text when malformed, so validation names the flag's path. */
-function numberOrText(text: string | undefined): number | string | undefined {
+export function numberOrText(text: string | undefined): number | string | undefined {
   if (text === undefined) return undefined;
   const n = Number(text);
   return text.trim() !== '' && Number.isFinite(n) ? n : text;

@@ -1,12 +1,12 @@
 import { hostname } from 'node:os';
 import { z } from 'zod';
+import { ActionEnvelopeSchema, targetKeyOf } from '../dispatch/envelope.js';
 import { GuardrailOverridesSchema, GuardrailsSchema } from '../execute/guardrails.js';
+import { DRIVER_TYPES } from '../execute/targetDriver.js';
 import { DurationMs } from './duration.js';
 import { RedisConfigSchema } from './workerConfig.js';
 // Only the schema: this file does not load @kubernetes/client-node.
 import { KubernetesConnectionSchema } from '../adapters/targets/kubernetesSettings.js';
-
-const ACTION_TYPES = ['scale', 'restart', 'rollback'] as const;
 
 // Driver settings are validated by each driver's own schema when the executor is composed
 // (see src/adapters/targets); here only their presence and shape as objects.
@@ -34,18 +34,16 @@ export const TargetEntrySchema = z
     /** Overrides of the executor-wide guardrails for this target. */
     guardrails: GuardrailOverridesSchema.optional(),
     /** Action types that wait for a human on this target (default: the executor-wide list). */
-    requireApproval: z.array(z.enum(ACTION_TYPES)).optional(),
+    requireApproval: z.array(ActionEnvelopeSchema.shape.type).optional(),
   })
   .superRefine((entry, ctx) => {
-    const drivers = (['pm2', 'kubernetes', 'webhook', 'command', 'simulated'] as const).filter(
-      (d) => entry[d] !== undefined,
-    );
+    const drivers = DRIVER_TYPES.filter((d) => entry[d] !== undefined);
     if (drivers.length !== 1) {
       ctx.addIssue({
         code: 'custom',
         message:
           drivers.length === 0
-            ? 'give exactly one driver section: pm2, kubernetes, webhook, command or simulated'
+            ? `give exactly one driver section: ${DRIVER_TYPES.join(', ')}`
             : `give exactly one driver section, not ${drivers.join(' and ')}`,
       });
     }
@@ -91,7 +89,7 @@ export const ExecutorConfigSchema = z
       .default({ failureThreshold: 3, halfOpenAfter: 30_000 }),
     guardrails: GuardrailsSchema.default(GuardrailsSchema.parse({})),
     /** Action types that wait for `healcast approve`; rollback by default. */
-    requireApproval: z.array(z.enum(ACTION_TYPES)).default(['rollback']),
+    requireApproval: z.array(ActionEnvelopeSchema.shape.type).default(['rollback']),
     /** Entries read per poll. */
     batchSize: z.number().int().min(1).max(1000).default(16),
     /** Connection of the kubernetes driver (default: the usual kubeconfig lookup). */
@@ -114,7 +112,7 @@ export const ExecutorConfigSchema = z
   .superRefine((config, ctx) => {
     const seen = new Map<string, number>();
     config.targets.forEach((entry, index) => {
-      const key = `${entry.target.kind}/${entry.target.namespace ?? ''}/${entry.target.name}`;
+      const key = targetKeyOf(entry.target);
       const earlier = seen.get(key);
       if (earlier !== undefined) {
         ctx.addIssue({

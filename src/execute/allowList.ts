@@ -5,7 +5,7 @@ import { HealcastError } from '../errors.js';
 import type { AllowedTarget } from './decide.js';
 import type { ResolvedTarget, ExecutorTargets } from './executor.js';
 import { GuardrailsSchema, type Guardrails } from './guardrails.js';
-import type { DriverType, TargetDriver } from './targetDriver.js';
+import { DRIVER_TYPES, type DriverType, type TargetDriver } from './targetDriver.js';
 
 /** A driver and the schema of its per-target settings. */
 export interface DriverBinding {
@@ -17,14 +17,6 @@ export interface DriverBinding {
    */
   readonly check?: (settings: unknown) => Promise<void> | void;
 }
-
-const DRIVER_TYPES: readonly DriverType[] = [
-  'pm2',
-  'kubernetes',
-  'webhook',
-  'command',
-  'simulated',
-];
 
 /**
  * The executor's allow-list: built once at start-up from its config, so a bad entry fails the

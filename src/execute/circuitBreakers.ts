@@ -11,7 +11,6 @@ export type BreakerState = (typeof BREAKER_STATES)[number];
 export interface CircuitBreakers {
   /** Open and not yet due for a half-open probe. */
   isOpen(targetKey: string): boolean;
-  state(targetKey: string): BreakerState;
   /** Runs fn through the target's breaker; throws `BreakerOpenError` when it is open. */
   run<T>(targetKey: string, fn: () => Promise<T>): Promise<T>;
   /** Stops probe timers. */

@@ -1,4 +1,4 @@
-import type { ActionEnvelope } from '../dispatch/envelope.js';
+import { targetKeyOf, type ActionEnvelope } from '../dispatch/envelope.js';
 import {
   planScale,
   rateLimit,
@@ -59,7 +59,7 @@ export function gate(input: DecisionInput): Gate {
     return {
       kind: 'skip',
       reason: 'target_not_allowed',
-      message: `target ${envelope.target.kind}/${envelope.target.namespace ?? ''}/${envelope.target.name} is not in the executor's allow-list; refused`,
+      message: `target ${targetKeyOf(envelope.target)} is not in the executor's allow-list; refused`,
     };
   }
   if (approval?.decision === 'rejected') {

@@ -112,8 +112,8 @@ export class Executor {
     await this.loopDone;
   }
 
-  /** Processes what is there once (reclaims, then new entries); used by tests and the loop. */
-  async pollOnce(blockMs: number): Promise<number> {
+  /** Processes what is there once: entries to re-claim, then new ones. */
+  private async pollOnce(blockMs: number): Promise<void> {
     const { store, settings } = this.deps;
     const reclaimed = await store.reclaim(settings.visibilityTimeoutMs, settings.batchSize);
     if (reclaimed.length > 0) {
@@ -132,7 +132,6 @@ export class Executor {
       : await store.readNew(settings.batchSize, reclaimed.length > 0 ? 0 : blockMs);
     const entries = [...reclaimed, ...fresh];
     await this.handleAll(entries);
-    return entries.length;
   }
 
   private async loop(): Promise<void> {
@@ -160,24 +159,25 @@ export class Executor {
 
   /** Entries for one target run in order; different targets run concurrently. */
   private async handleAll(entries: readonly StreamEntry[]): Promise<void> {
-    const byTarget = new Map<string, StreamEntry[]>();
+    const byTarget = new Map<string, { entry: StreamEntry; parsed: ParsedEntry }[]>();
     for (const entry of entries) {
-      const key = peekTargetKey(entry);
+      const parsed = parseEntry(entry);
+      // Invalid entries group together; they are only dead-lettered.
+      const key = parsed.ok ? targetKeyOf(parsed.envelope.target) : '';
       const list = byTarget.get(key) ?? [];
-      list.push(entry);
+      list.push({ entry, parsed });
       byTarget.set(key, list);
     }
     await Promise.all(
       [...byTarget.values()].map(async (list) => {
-        for (const entry of list) await this.handle(entry);
+        for (const { entry, parsed } of list) await this.handle(entry, parsed);
       }),
     );
   }
 
   /** Handles one entry end to end; never throws for a bad action (only for Redis failures). */
-  async handle(entry: StreamEntry): Promise<void> {
+  private async handle(entry: StreamEntry, parsed: ParsedEntry): Promise<void> {
     const { store, metrics, log } = this.deps;
-    const parsed = parseEntry(entry);
     if (!parsed.ok) {
       metrics.invalid.inc();
       log.warn(
@@ -587,9 +587,9 @@ interface Ctx {
   readonly approvedBy: string | undefined;
 }
 
-function parseEntry(
-  entry: StreamEntry,
-): { ok: true; envelope: ActionEnvelope } | { ok: false; reason: string } {
+type ParsedEntry = { ok: true; envelope: ActionEnvelope } | { ok: false; reason: string };
+
+function parseEntry(entry: StreamEntry): ParsedEntry {
   const raw = entry.fields['envelope'];
   if (raw === undefined) return { ok: false, reason: 'entry has no "envelope" field' };
   let json: unknown;
@@ -610,18 +610,6 @@ function parseEntry(
     return { ok: false, reason: 'entry actionId and envelope actionId differ' };
   }
   return { ok: true, envelope: result.data };
-}
-
-/** The target key for grouping, without full validation (invalid entries group together). */
-function peekTargetKey(entry: StreamEntry): string {
-  try {
-    const parsed = JSON.parse(entry.fields['envelope'] ?? 'null') as {
-      target?: ActionEnvelope['target'];
-    } | null;
-    return parsed?.target ? targetKeyOf(parsed.target) : '';
-  } catch {
-    return '';
-  }
 }
 
 function errorText(error: unknown): string {

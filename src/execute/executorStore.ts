@@ -80,3 +80,9 @@ export interface ExecutorStore {
   /** The consumer name of this executor instance. */
   readonly consumer: string;
 }
+
+/** The state an action is left in once this outcome is recorded. */
+export function stateAfter(outcome: Outcome): 'done' | 'awaiting_approval' | 'deferred' {
+  if (outcome.status !== 'deferred') return 'done';
+  return outcome.reason === 'awaiting_approval' ? 'awaiting_approval' : 'deferred';
+}

@@ -37,8 +37,9 @@ export interface TargetDriver<Settings = unknown> {
   close(): Promise<void>;
 }
 
-/** `simulated`: an in-memory target (embedded demo, trying an allow-list). */
-export type DriverType = 'pm2' | 'kubernetes' | 'webhook' | 'command' | 'simulated';
+/** The drivers an allow-list entry can name; `simulated`: in memory (embedded demo, trying an allow-list). */
+export const DRIVER_TYPES = ['pm2', 'kubernetes', 'webhook', 'command', 'simulated'] as const;
+export type DriverType = (typeof DRIVER_TYPES)[number];
 
 /** What a read-only call gets: only a way to give up. */
 export interface ObserveContext {

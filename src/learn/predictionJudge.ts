@@ -1,3 +1,5 @@
+import { isBreaching } from '../policy/breach.js';
+
 /**
  * The "learn" step: after a predictive (pre-emptive) fire, watch the series until the end of
  * the prediction's horizon and say whether the predicted breach came.
@@ -94,7 +96,7 @@ export class PredictionJudge {
       }
       const gap = gapOf(t.watch, value);
       if (gap < t.closestGap) t.closestGap = gap;
-      if (t.breachAtMs === undefined && breaches(t.watch, value)) {
+      if (t.breachAtMs === undefined && isBreaching(t.watch, value)) {
         t.breachAtMs = timestampMs;
         // The verdict is known at the first breaching sample.
         judged.push(verdictOf(t));
@@ -144,12 +146,6 @@ export class PredictionJudge {
     if (keep.length === 0) this.bySeries.delete(series);
     else this.bySeries.set(series, keep);
   }
-}
-
-function breaches(watch: PredictionWatch, value: number): boolean {
-  if (watch.direction === 'above')
-    return watch.inclusive ? value >= watch.threshold : value > watch.threshold;
-  return watch.inclusive ? value <= watch.threshold : value < watch.threshold;
 }
 
 /** Distance to the threshold on the safe side (0 at or beyond it). */

@@ -47,7 +47,10 @@ const OK: BreachDecision = { kind: 'ok' };
 const MAX_COOLDOWNS_BEFORE_PRUNE = 10_000;
 
 /** True when `value` is on the wrong side of the rule's threshold. */
-export function isBreaching(rule: BreachRule, value: number): boolean {
+export function isBreaching(
+  rule: Pick<BreachRule, 'threshold' | 'direction' | 'inclusive'>,
+  value: number,
+): boolean {
   if (rule.direction === 'above') {
     return rule.inclusive ? value >= rule.threshold : value > rule.threshold;
   }

@@ -12,7 +12,7 @@ import {
 import type { ExecutorConfigInput } from '../../src/config/executorConfig.js';
 import {
   ACTION_SCHEMA_VERSION,
-  targetKeyOf,
+  cooldownKeyOf,
   type ActionEnvelope,
   type Fire,
 } from '../../src/dispatch/envelope.js';
@@ -88,7 +88,7 @@ export class ExecutorTestbed {
     const fires: Fire[] = envelopes.map((e) => ({
       fireId: e.fireId,
       policy: e.policy,
-      cooldownKey: `${e.policy}|${targetKeyOf(e.target)}`,
+      cooldownKey: cooldownKeyOf(e.policy, e.target),
       observedAtMs: e.observedAtMs,
       cooldownMs: 0,
       actions: [e],

@@ -55,15 +55,6 @@ export class CockatielBreakers implements CircuitBreakers {
     );
   }
 
-  state(targetKey: string): BreakerState {
-    const state = this.breakers.get(targetKey)?.policy.state ?? CircuitState.Closed;
-    return state === CircuitState.Closed
-      ? 'closed'
-      : state === CircuitState.HalfOpen
-        ? 'half_open'
-        : 'open';
-  }
-
   async run<T>(targetKey: string, fn: () => Promise<T>): Promise<T> {
     const entry = this.entry(targetKey);
     try {

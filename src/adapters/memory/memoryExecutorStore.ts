@@ -7,6 +7,7 @@ import type {
   Intent,
   StreamEntry,
 } from '../../execute/executorStore.js';
+import { stateAfter } from '../../execute/executorStore.js';
 import type { TargetHistory } from '../../execute/guardrails.js';
 import type { Attempt, Outcome } from '../../execute/outcome.js';
 import type { MemoryActionSink } from './memoryActionSink.js';
@@ -27,13 +28,10 @@ export class MemoryExecutorStore implements ExecutorStore {
     string,
     { executedAtMs: number[]; lastScaleUpAtMs?: number; lastReplicas?: number }
   >();
-  /** Every outcome, oldest first (bounded), for the demo's log and the learn step. */
-  readonly outcomes: Outcome[] = [];
 
   constructor(
     private readonly queue: MemoryActionSink,
     private readonly onOutcome: (outcome: Outcome) => void = () => undefined,
-    private readonly keepOutcomes = 10_000,
   ) {}
 
   ensureGroup(): Promise<void> {
@@ -111,12 +109,7 @@ export class MemoryExecutorStore implements ExecutorStore {
 
   finish(_entryId: string, outcome: Outcome, effects: FinishEffects): Promise<void> {
     const state = this.stateOf(outcome.actionId);
-    state.status =
-      outcome.status === 'deferred'
-        ? outcome.reason === 'awaiting_approval'
-          ? 'awaiting_approval'
-          : 'deferred'
-        : 'done';
+    state.status = stateAfter(outcome);
     const targetKey = targetKeyOf(outcome.target);
     const h = this.targets.get(targetKey) ?? { executedAtMs: [] };
     if (effects.executedAtMs !== undefined)
@@ -124,9 +117,6 @@ export class MemoryExecutorStore implements ExecutorStore {
     if (effects.replicas !== undefined) h.lastReplicas = effects.replicas;
     if (effects.scaledUpAtMs !== undefined) h.lastScaleUpAtMs = effects.scaledUpAtMs;
     this.targets.set(targetKey, h);
-    this.outcomes.push(outcome);
-    if (this.outcomes.length > this.keepOutcomes)
-      this.outcomes.splice(0, this.outcomes.length - this.keepOutcomes);
     this.onOutcome(outcome);
     return Promise.resolve();
   }

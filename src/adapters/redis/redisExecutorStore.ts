@@ -10,6 +10,7 @@ import type {
   Intent,
   StreamEntry,
 } from '../../execute/executorStore.js';
+import { stateAfter } from '../../execute/executorStore.js';
 import type { TargetHistory } from '../../execute/guardrails.js';
 import { AttemptSchema, type Attempt, type Outcome } from '../../execute/outcome.js';
 
@@ -283,12 +284,7 @@ export class RedisExecutorStore implements ExecutorStore {
     const targetKey = targetKeyOf(outcome.target);
     const json = JSON.stringify(outcome);
     const execKey = keys.exec(outcome.actionId);
-    const status =
-      outcome.status === 'deferred'
-        ? outcome.reason === 'awaiting_approval'
-          ? 'awaiting_approval'
-          : 'deferred'
-        : 'done';
+    const status = stateAfter(outcome);
     const tx = this.redis.multi();
     tx.hset(execKey, 'status', status, 'outcome', json);
     if (effects.escalate) tx.hset(execKey, 'envelope', effects.escalate.envelope);
