@@ -211,7 +211,8 @@ function parseValueString(text: string): ParsedValue | undefined {
 
 const DIGITS_PATTERN = /^\d+$/;
 
-function parseTimestampString(text: string): number | undefined {
+/** Epoch milliseconds as digits, or an RFC 3339 time with a zone; undefined otherwise. */
+export function parseTimestampString(text: string): number | undefined {
   if (DIGITS_PATTERN.test(text)) return Number(text);
   return parseRfc3339Ms(text);
 }

@@ -1,14 +1,10 @@
 import { z } from 'zod';
-import { parseRfc3339Ms } from './decodeJson.js';
+import { parseTimestampString } from './decodeJson.js';
 import { show, type DecodeContext } from './limits.js';
 import type { DecodeProblem, DecodeReason } from './sample.js';
 
 /** Longest service, version or environment name accepted (Kubernetes names stop at 253). */
 export const MAX_DEPLOYMENT_NAME_LENGTH = 256;
-
-const ALLOWED_FIELDS = ['service', 'version', 'time', 'previousVersion', 'environment'] as const;
-
-const DIGITS_PATTERN = /^\d+$/;
 
 /**
  * A name as the producer meant it: not empty and not padded. `" checkout"` would silently
@@ -71,7 +67,7 @@ export type DeploymentEvent = z.output<typeof DeploymentEventSchema>;
 
 function timeMs(time: number | string): number | undefined {
   if (typeof time === 'number') return Number.isFinite(time) ? Math.floor(time) : undefined;
-  return DIGITS_PATTERN.test(time) ? Number(time) : parseRfc3339Ms(time);
+  return parseTimestampString(time);
 }
 
 /** The outcome of decoding one deployments-topic message. */
@@ -146,7 +142,10 @@ function describeIssue(issue: z.core.$ZodIssue): string {
   const prefix = path === '' ? '' : `${path}: `;
   if (issue.code === 'unrecognized_keys') {
     return issue.keys
-      .map((key) => `${prefix}unknown field ${show(key)} (allowed: ${ALLOWED_FIELDS.join(', ')})`)
+      .map(
+        (key) =>
+          `${prefix}unknown field ${show(key)} (allowed: ${Object.keys(DeploymentEventWireSchema.shape).join(', ')})`,
+      )
       .join('; ');
   }
   // The time issue shows the value in its message already.
