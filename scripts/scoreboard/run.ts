@@ -4,6 +4,7 @@
 // minutes; needs ../shared/data (or --data DIR). Nothing here is a test.
 import { readFile, writeFile } from 'node:fs/promises';
 import path from 'node:path';
+import { currentModel } from '../../src/adapters/fsModelRegistry.js';
 import { backtest } from '../../src/cli/backtest.js';
 import { nab, type NabReport } from '../../src/cli/nab.js';
 import { forecastAccuracyMarkdown } from '../../src/evaluate/scoreboard/forecastAccuracy.js';
@@ -79,9 +80,8 @@ async function main(): Promise<void> {
     `### Autoscaling backtests (${day})\n\nChart of each run: \`.cache/scoreboard/backtest/<trace>/report.html\`.`,
   );
 
-  const current = JSON.parse(await readFile(path.join(root, 'models', 'current.json'), 'utf8')) as {
-    version: string;
-  };
+  const current = await currentModel(path.join(root, 'models'));
+  if (current === undefined) throw new Error('no current model in models/ (run npm run train)');
   const report = JSON.parse(
     await readFile(path.join(root, 'training', 'reports', `${current.version}.json`), 'utf8'),
   ) as TrainingReport;

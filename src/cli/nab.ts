@@ -25,12 +25,11 @@ import {
   type NabOptimum,
   type NabProfileName,
 } from '../evaluate/nab/index.js';
-import { ForecastEngine } from '../forecast/engine.js';
 import type { Forecaster } from '../forecast/forecaster.js';
 import { DEFAULT_DECODE_LIMITS } from '../ingest/limits.js';
 import type { SourceRecord } from '../ingest/source.js';
-import { Processor, type ForecastStage } from '../pipeline/processor.js';
-import { ForecastQualityTracker } from '../predict/forecastQuality.js';
+import { replayForecastStage } from '../pipeline/forecastStage.js';
+import { Processor } from '../pipeline/processor.js';
 import type { CommandOutput } from './policyValidate.js';
 
 /** Options of `healcast nab` as commander hands them over. */
@@ -64,6 +63,9 @@ export const NAB_DETECTOR_NAME = 'healcast';
 /** Metric name the rows are sent under; the rich detector is switched on for it only. */
 const NAB_METRIC = 'nab_value';
 
+/** The detector's defaults, for the one metric the replay sends. */
+const NAB_DETECTOR_CONFIG: DetectorConfig = { ...DEFAULT_DETECTOR_CONFIG, metrics: [NAB_METRIC] };
+
 /** Rows per processBatch call, like a Kafka batch of one series. */
 const BATCH_ROWS = 256;
 
@@ -76,28 +78,10 @@ const BATCH_ROWS = 256;
  */
 export function scoreNabRows(
   rows: readonly NabRow[],
-  options: { detector?: DetectorConfig; forecaster?: Forecaster | undefined },
+  options: { forecaster?: Forecaster | undefined },
 ): Float64Array {
-  const detector = options.detector ?? DEFAULT_DETECTOR_CONFIG;
-  let forecast: ForecastStage | undefined;
-  if (options.forecaster !== undefined) {
-    const engine = new ForecastEngine({
-      capacity: 1,
-      // Every due series is forecast in its round: a replay has no wall-clock budget to keep.
-      budgetMs: Number.MAX_SAFE_INTEGER,
-      maxBatch: 64,
-      monotonicMs: () => 0,
-    });
-    engine.setForecaster(options.forecaster);
-    forecast = {
-      engine,
-      quality: new ForecastQualityTracker({ fallbackAfterMs: Number.MAX_SAFE_INTEGER }),
-      forecastOnly: true,
-      inspectSeries: [],
-      topK: 0,
-      qualityHorizonSteps: 1,
-    };
-  }
+  const forecast =
+    options.forecaster === undefined ? undefined : replayForecastStage(options.forecaster, 1);
   const scores = new Float64Array(rows.length);
   let next = 0;
   const processor = new Processor({
@@ -106,7 +90,7 @@ export function scoreNabRows(
     maxSeries: 1,
     format: 'json',
     limits: DEFAULT_DECODE_LIMITS,
-    detector: { ...detector, metrics: [NAB_METRIC] },
+    detector: NAB_DETECTOR_CONFIG,
     ...(forecast === undefined ? {} : { forecast }),
     onSampleScored: (sample) => {
       while (next < rows.length && (rows[next] as NabRow).timestampMs < sample.timestampMs) next++;
@@ -258,7 +242,7 @@ export async function nab(flags: NabFlags, output: CommandOutput): Promise<numbe
     files: files.length,
     rows: totalRows,
     model: { version: forecaster?.info.version ?? null, note },
-    detectorConfig: { ...DEFAULT_DETECTOR_CONFIG, metrics: [NAB_METRIC] },
+    detectorConfig: NAB_DETECTOR_CONFIG,
     profiles,
   };
   await writeJsonFile(path.join(outDir, 'scores.json'), report);

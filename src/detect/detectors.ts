@@ -1,3 +1,4 @@
+import { medianQuantileIndex } from '../forecast/features.js';
 import type { StoredForecast } from '../forecast/engine.js';
 import type { DetectorConfig } from './config.js';
 import { SeriesDetector, type DetectorInput, type ForecastBand } from './detector.js';
@@ -38,8 +39,8 @@ export class SeriesDetectors {
   }
 }
 
-/** Spread of the outer quantile levels in standard-normal units, per quantiles array. */
-const spreadCache = new WeakMap<readonly number[], number>();
+/** Per quantiles array: the outer levels' spread in standard-normal units, the median's index. */
+const levelCache = new WeakMap<readonly number[], { spreadZ: number; median: number }>();
 
 /**
  * The forecast's band for a sample at `tsMs`: the first step of the newest forecast, when that
@@ -53,18 +54,19 @@ export function bandFor(
 ): ForecastBand | undefined {
   if (stored === undefined || quantiles.length < 2) return undefined;
   if (Math.abs(stored.originTsMs + stored.stepMs - tsMs) > stored.stepMs / 2) return undefined;
-  let spreadZ = spreadCache.get(quantiles);
-  if (spreadZ === undefined) {
-    spreadZ =
-      normalQuantile(quantiles[quantiles.length - 1] as number) -
-      normalQuantile(quantiles[0] as number);
-    spreadCache.set(quantiles, spreadZ);
+  // Per sample: the levels' arithmetic is done once per quantiles array.
+  let levels = levelCache.get(quantiles);
+  if (levels === undefined) {
+    levels = {
+      spreadZ:
+        normalQuantile(quantiles[quantiles.length - 1] as number) -
+        normalQuantile(quantiles[0] as number),
+      median: medianQuantileIndex(quantiles),
+    };
+    levelCache.set(quantiles, levels);
   }
+  const { spreadZ, median } = levels;
   const q = quantiles.length;
-  let median = 0;
-  quantiles.forEach((level, i) => {
-    if (Math.abs(level - 0.5) < Math.abs((quantiles[median] as number) - 0.5)) median = i;
-  });
   const lower = stored.values[0] as number;
   const upper = stored.values[q - 1] as number;
   if (!Number.isFinite(lower) || !Number.isFinite(upper) || !(spreadZ > 0)) return undefined;

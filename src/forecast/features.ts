@@ -163,3 +163,12 @@ export function denormalize(
   for (let i = 0; i < n; i++)
     out[outOffset + i] = norm.last + norm.scale * (outputs[offset + i] as number);
 }
+
+/** Index of the quantile level nearest the median (the lower one on a tie). */
+export function medianQuantileIndex(quantiles: readonly number[]): number {
+  let best = 0;
+  quantiles.forEach((level, i) => {
+    if (Math.abs(level - 0.5) < Math.abs((quantiles[best] as number) - 0.5)) best = i;
+  });
+  return best;
+}

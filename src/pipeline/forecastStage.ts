@@ -1,4 +1,5 @@
-import type { ForecastConfig } from '../config/workerConfig.js';
+import { ForecastConfigSchema, type ForecastConfig } from '../config/workerConfig.js';
+import type { Forecaster } from '../forecast/forecaster.js';
 import { ForecastEngine } from '../forecast/engine.js';
 import { ForecastQualityTracker } from '../predict/forecastQuality.js';
 import type { ForecastStage } from './processor.js';
@@ -34,4 +35,15 @@ export function createForecastStage(
     topK: settings.topK,
     qualityHorizonSteps: settings.qualityHorizonSteps,
   };
+}
+
+/**
+ * A forecasting stage for replays (`healcast nab`, `healcast backtest`): the default settings,
+ * a clock that never moves (a replay has no wall-clock budget to keep: every due series is
+ * forecast in its round) and the model already set.
+ */
+export function replayForecastStage(forecaster: Forecaster, capacity: number): ForecastStage {
+  const stage = createForecastStage(ForecastConfigSchema.parse({ topK: 0 }), capacity, () => 0);
+  stage.engine.setForecaster(forecaster);
+  return stage;
 }

@@ -1,3 +1,4 @@
+import { medianQuantileIndex } from '../forecast/features.js';
 import {
   BaselineArrays,
   erf,
@@ -186,8 +187,6 @@ export class Processor {
   private readonly deployments = new DeploymentWindows();
   /** Follows each predictive fire's series to its horizon: did the predicted breach come? */
   private readonly judge = new PredictionJudge();
-  /** Slots with open judge watches (checked per sample only while some are open). */
-  private readonly judgedSlots = new Set<number>();
   private judgements: JudgedPrediction[] = [];
   /** The rich detectors, when configured; 1 in `detectSlot` for the series that use one. */
   private readonly detectors: SeriesDetectors | undefined;
@@ -281,12 +280,6 @@ export class Processor {
     }
     const judgements = this.judgements;
     this.judgements = [];
-    for (const j of judgements) {
-      if (!this.judge.watches(j.watch.series)) {
-        const slot = this.table.slotOfKey(j.watch.series);
-        if (slot !== undefined) this.judgedSlots.delete(slot);
-      }
-    }
     return { fires, judgements, deadLetters, deployments, stats, forecast };
   }
 
@@ -409,9 +402,11 @@ export class Processor {
       anomalyScore: reading.score,
     });
     // After the forecast round above: a fire it made on the previous step sees this sample.
-    if (this.judgedSlots.size > 0 && this.judgedSlots.has(slot)) {
+    if (this.judge.openWatches > 0) {
       const key = this.table.keyOf(slot) as string;
-      this.judgements.push(...this.judge.observe(key, sample.timestampMs, sample.value));
+      if (this.judge.watches(key)) {
+        this.judgements.push(...this.judge.observe(key, sample.timestampMs, sample.value));
+      }
     }
     for (const index of policyIndices) {
       const policy = this.options.policies[index] as PipelinePolicy;
@@ -651,7 +646,7 @@ export class Processor {
     const spec = model?.info.spec;
     if (model !== undefined && spec !== undefined) {
       const q = spec.quantiles.length;
-      const median = medianIndex(spec.quantiles);
+      const median = medianQuantileIndex(spec.quantiles);
       const k = Math.min(forecast.qualityHorizonSteps, spec.horizonSteps);
       for (const slot of slots) {
         const stored = engine.forecastOf(slot) as StoredForecast;
@@ -784,7 +779,6 @@ export class Processor {
           predictedBreachAtMs,
         }),
       );
-      this.judgedSlots.add(slot);
     }
     this.riskOfSlot.set(slot, risk);
   }
@@ -922,10 +916,3 @@ interface PendingScore {
 }
 
 /** Index of the median (or the quantile closest to it). */
-function medianIndex(quantiles: readonly number[]): number {
-  let best = 0;
-  quantiles.forEach((level, i) => {
-    if (Math.abs(level - 0.5) < Math.abs((quantiles[best] as number) - 0.5)) best = i;
-  });
-  return best;
-}

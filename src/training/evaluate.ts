@@ -1,4 +1,4 @@
-import type { FeatureSpec } from '../forecast/features.js';
+import { medianQuantileIndex, type FeatureSpec } from '../forecast/features.js';
 import { sortedQuantile } from './baselines.js';
 import type { WindowMeta } from './dataset.js';
 import type { Series } from './traces.js';
@@ -359,10 +359,7 @@ export function upperQuantile(quantiles: Float64Array, count: number, spec: Feat
 export function medianQuantile(quantiles: Float64Array, count: number, spec: FeatureSpec): Float64Array {
   const H = spec.horizonSteps;
   const Q = spec.quantiles.length;
-  let mid = 0;
-  spec.quantiles.forEach((q, i) => {
-    if (Math.abs(q - 0.5) < Math.abs((spec.quantiles[mid] as number) - 0.5)) mid = i;
-  });
+  const mid = medianQuantileIndex(spec.quantiles);
   const out = new Float64Array(count * H);
   for (let i = 0; i < count * H; i++) out[i] = quantiles[i * Q + mid] as number;
   return out;

@@ -7,7 +7,12 @@ import type {
   Tensor,
 } from '@tensorflow/tfjs';
 import { HealcastError } from '../../errors.js';
-import { inputLength, outputLength, type FeatureSpec } from '../../forecast/features.js';
+import {
+  inputLength,
+  medianQuantileIndex,
+  outputLength,
+  type FeatureSpec,
+} from '../../forecast/features.js';
 import type { Forecaster, ForecasterInfo } from '../../forecast/forecaster.js';
 import { readModelManifest } from '../fsModelRegistry.js';
 import { initTfjs, type Tf, type TfjsBackendName } from './backend.js';
@@ -80,7 +85,7 @@ function quantileOrderLayer(
       super(config);
       this.quantiles = [...config.quantiles];
       const q = this.quantiles.length;
-      const m = anchorIndex(this.quantiles);
+      const m = medianQuantileIndex(this.quantiles);
       // Position j ≥ 1 holds the gap below quantile j: softplus(raw_j) above the anchor,
       // softplus(raw_{j−1}) at or below it. Position 0 gets the unused softplus(raw_m), which
       // cancels in C_j − C_m.
@@ -121,15 +126,6 @@ function quantileOrderLayer(
   tf.serialization.registerClass(QuantileOrder);
   layerClasses.set(tf, QuantileOrder);
   return QuantileOrder;
-}
-
-/** Index of the quantile nearest the median (the lower one on a tie). */
-function anchorIndex(quantiles: readonly number[]): number {
-  let best = 0;
-  quantiles.forEach((level, i) => {
-    if (Math.abs(level - 0.5) < Math.abs((quantiles[best] as number) - 0.5)) best = i;
-  });
-  return best;
 }
 
 /**

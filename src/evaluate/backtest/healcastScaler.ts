@@ -2,13 +2,12 @@ import { BaselineConfigSchema } from '../../baseline/ewma.js';
 import type { ActionEnvelope } from '../../dispatch/envelope.js';
 import { gate, planAction, type AllowedTarget, type DecisionInput } from '../../execute/decide.js';
 import type { Guardrails, TargetHistory } from '../../execute/guardrails.js';
-import { ForecastConfigSchema } from '../../config/workerConfig.js';
 import type { Forecaster } from '../../forecast/forecaster.js';
 import { DEFAULT_DECODE_LIMITS } from '../../ingest/limits.js';
 import type { SourceRecord } from '../../ingest/source.js';
 import { toPipelinePolicy } from '../../pipeline/pipelinePolicy.js';
-import { createForecastStage } from '../../pipeline/forecastStage.js';
-import { Processor, type ForecastStage } from '../../pipeline/processor.js';
+import { replayForecastStage } from '../../pipeline/forecastStage.js';
+import { Processor } from '../../pipeline/processor.js';
 import type { Policy } from '../../policy/schema.js';
 import type { ScaleDecision, ScalingStrategy, StepObservation } from './strategy.js';
 
@@ -37,17 +36,6 @@ export function reactiveOnly(policies: readonly Policy[]): Policy[] {
 }
 
 /**
- * The worker's forecasting stage with its default settings (as main.ts builds it), except that
- * the replay reads no clock: a constant monotonic clock keeps the budget from running out, so
- * every step is forecast and the run is deterministic.
- */
-function replayForecastStage(forecaster: Forecaster): ForecastStage {
-  const stage = createForecastStage(ForecastConfigSchema.parse({ topK: 0 }), MAX_SERIES, () => 0);
-  stage.engine.setForecaster(forecaster);
-  return stage;
-}
-
-/**
  * healcast as a backtest strategy, through the real pure core: each step's utilisation goes
  * into the worker's `Processor` as a JSON metric record (decode, EWMA baseline, policies,
  * forecasts and predictive triggers, cooldowns), and each fire's scale actions go through the
@@ -57,7 +45,9 @@ function replayForecastStage(forecaster: Forecaster): ForecastStage {
  */
 export function healcastStrategy(options: HealcastScalerOptions): ScalingStrategy {
   const stage =
-    options.forecaster === undefined ? undefined : replayForecastStage(options.forecaster);
+    options.forecaster === undefined
+      ? undefined
+      : replayForecastStage(options.forecaster, MAX_SERIES);
   const processor = new Processor({
     policies: options.policies.filter((p) => p.enabled).map(toPipelinePolicy),
     baseline: BaselineConfigSchema.parse({}),

@@ -1,3 +1,4 @@
+import { sortedQuantile } from '../../training/baselines.js';
 import type { SimulationSettings } from './settings.js';
 import type { DemandTrace, StrategyRun } from './simulate.js';
 
@@ -41,15 +42,6 @@ export interface TargetCheck {
   readonly met: boolean;
   /** In words, with the margin or the miss. */
   readonly verdict: string;
-}
-
-function median(values: number[]): number | null {
-  if (values.length === 0) return null;
-  const sorted = [...values].sort((a, b) => a - b);
-  const mid = sorted.length >> 1;
-  return sorted.length % 2 === 1
-    ? (sorted[mid] as number)
-    : ((sorted[mid - 1] as number) + (sorted[mid] as number)) / 2;
 }
 
 /**
@@ -97,7 +89,13 @@ export function summarize(
   let violationMs = 0;
   for (const v of run.violationMs) violationMs += v;
   const { leadsMs: leads, unneeded } = scaleUpOutcomes(run, trace, settings.capacityPerReplica);
-  const med = median(leads);
+  const med =
+    leads.length === 0
+      ? null
+      : sortedQuantile(
+          [...leads].sort((a, b) => a - b),
+          0.5,
+        );
   return {
     id: run.id,
     label: run.label,

@@ -1,7 +1,4 @@
-import type { TrainingReport } from '../../training/report.js';
-
-/** The issue #3 target: the model's MASE at 15 min ≤ 0.9 × the best baseline's. */
-export const FORECAST_TARGET_RATIO_15M = 0.9;
+import { TARGET_RATIO, type TrainingReport } from '../../training/report.js';
 
 const HORIZONS = ['5m', '15m', '30m'] as const;
 
@@ -22,23 +19,14 @@ export function forecastAccuracyMarkdown(report: TrainingReport): string {
     const at = evaluation.overall.maseAtMinutes;
     return `| ${name} | ${HORIZONS.map((h) => fmt(at[h])).join(' | ')} | ${fmt(evaluation.overall.maseMean)} | ${fmt(evaluation.overall.pinball)} | ${fmt(evaluation.overall.upperCoverage === null ? null : evaluation.overall.upperCoverage * 100, 1)} % |`;
   });
-  const model = report.evaluation['model']?.overall.maseAtMinutes['15m'];
-  const baselines = methods
-    .filter(([name]) => name !== 'model')
-    .map(([name, e]) => ({ name, mase: e.overall.maseAtMinutes['15m'] }))
-    .filter(
-      (b): b is { name: string; mase: number } =>
-        typeof b.mase === 'number' && Number.isFinite(b.mase),
-    )
-    .sort((a, b) => a.mase - b.mase);
-  const best = baselines[0];
+  // The training run already checked the target (training/report.ts targetChecks).
+  const overall = report.targets.find((t) => t.group === 'overall');
   let verdict = 'n/a';
-  if (typeof model === 'number' && best !== undefined) {
-    const ratio = model / best.mase;
-    verdict =
-      ratio <= FORECAST_TARGET_RATIO_15M
-        ? `**${ratio.toFixed(3)}** × the best baseline (${best.name}) — target ≤ ${FORECAST_TARGET_RATIO_15M} met`
-        : `**${ratio.toFixed(3)}** × the best baseline (${best.name}) — target ≤ ${FORECAST_TARGET_RATIO_15M} **missed by ${(ratio - FORECAST_TARGET_RATIO_15M).toFixed(3)}**`;
+  if (overall?.ratio !== null && overall?.ratio !== undefined) {
+    const { ratio, bestBaseline } = overall;
+    verdict = overall.met
+      ? `**${ratio.toFixed(3)}** × the best baseline (${bestBaseline}) — target ≤ ${TARGET_RATIO} met`
+      : `**${ratio.toFixed(3)}** × the best baseline (${bestBaseline}) — target ≤ ${TARGET_RATIO} **missed by ${(ratio - TARGET_RATIO).toFixed(3)}**`;
   }
   return [
     `Model \`${report.version}\` (trained ${report.createdAt.slice(0, 10)}, backend \`${report.backend}\`), validation tail of the shared traces. MASE: mean absolute error over each series' in-sample one-step naive error (lower is better).`,
