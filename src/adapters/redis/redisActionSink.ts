@@ -1,4 +1,5 @@
-import { Redis } from 'ioredis';
+import type { Redis } from 'ioredis';
+import { createRedis } from './redisClient.js';
 import { HealcastError } from '../../errors.js';
 import type { ActionSink, EnqueueResult } from '../../dispatch/actionSink.js';
 import type { Fire } from '../../dispatch/envelope.js';
@@ -51,17 +52,9 @@ export class RedisActionSink implements ActionSink {
   private readonly redis: RedisWithEnqueue;
 
   constructor(private readonly options: RedisActionSinkOptions) {
-    const redis = new Redis(options.url, {
-      lazyConnect: true,
-      // Fail fast while disconnected: the worker's own retry loop pauses consumption and
-      // keeps offsets uncommitted, which is better than commands piling up in a queue.
-      enableOfflineQueue: false,
-      maxRetriesPerRequest: 1,
-      retryStrategy: (times) => Math.min(100 * 2 ** Math.min(times, 6), 5_000),
-    });
-    redis.on('error', () => {
-      // Connection errors surface through isReady() and failed enqueues; ioredis reconnects.
-    });
+    // Fail fast while disconnected: the worker's own retry loop pauses consumption and keeps
+    // offsets uncommitted, which is better than commands piling up in a queue.
+    const redis = createRedis(options.url, { enableOfflineQueue: false });
     redis.defineCommand('healcastEnqueueFire', { numberOfKeys: 3, lua: ENQUEUE_FIRE_LUA });
     this.redis = redis as RedisWithEnqueue;
   }

@@ -1,4 +1,5 @@
-import { Redis } from 'ioredis';
+import type { Redis } from 'ioredis';
+import { createRedis } from './redisClient.js';
 import type { RedisKeys } from '../../dispatch/keys.js';
 import { HealcastError } from '../../errors.js';
 
@@ -53,12 +54,7 @@ export class RedisExecutorAdmin {
     private readonly keys: RedisKeys,
     private readonly retentionMs: number,
   ) {
-    const redis = new Redis(url, {
-      lazyConnect: true,
-      maxRetriesPerRequest: 1,
-      connectTimeout: 5_000,
-    });
-    redis.on('error', () => undefined);
+    const redis = createRedis(url, { connectTimeout: 5_000 });
     redis.defineCommand('healcastDecide', { numberOfKeys: 5, lua: DECIDE_LUA });
     this.redis = redis as AdminRedis;
   }

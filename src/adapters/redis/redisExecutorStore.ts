@@ -1,4 +1,5 @@
-import { Redis } from 'ioredis';
+import type { Redis } from 'ioredis';
+import { createRedis } from './redisClient.js';
 import { targetKeyOf } from '../../dispatch/envelope.js';
 import type { RedisKeys } from '../../dispatch/keys.js';
 import { HealcastError } from '../../errors.js';
@@ -62,24 +63,14 @@ export class RedisExecutorStore implements ExecutorStore {
 
   constructor(private readonly options: RedisExecutorStoreOptions) {
     this.consumer = options.consumer;
-    const make = (): Redis => {
-      const redis = new Redis(options.url, {
-        lazyConnect: true,
-        maxRetriesPerRequest: 2,
-        retryStrategy: (times) => Math.min(100 * 2 ** Math.min(times, 6), 5_000),
-      });
-      redis.on('error', () => {
-        // Surfaces as failed commands; the executor's loop backs off and retries.
-      });
-      return redis;
-    };
-    const redis = make();
+    // Failures surface as failed commands; the executor's loop backs off and retries.
+    const redis = createRedis(options.url, { maxRetriesPerRequest: 2 });
     redis.defineCommand('healcastAcquireLease', { numberOfKeys: 1, lua: ACQUIRE_LEASE_LUA });
     redis.defineCommand('healcastRenewLease', { numberOfKeys: 1, lua: RENEW_LEASE_LUA });
     redis.defineCommand('healcastReleaseLease', { numberOfKeys: 1, lua: RELEASE_LEASE_LUA });
     this.redis = redis as LeaseRedis;
     // XREADGROUP BLOCK holds its connection; everything else must not queue behind it.
-    this.blocking = make();
+    this.blocking = createRedis(options.url, { maxRetriesPerRequest: 2 });
   }
 
   async connect(): Promise<void> {

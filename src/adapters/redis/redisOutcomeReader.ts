@@ -1,4 +1,5 @@
-import { Redis } from 'ioredis';
+import type { Redis } from 'ioredis';
+import { createRedis } from './redisClient.js';
 import type { RedisKeys } from '../../dispatch/keys.js';
 import { OutcomeSchema, type Outcome } from '../../execute/outcome.js';
 import type { Logger } from '../../observability/logger.js';
@@ -42,12 +43,7 @@ export class RedisOutcomeReader {
     private readonly onInvalid: (reason: string) => void,
     private readonly log: Logger,
   ) {
-    const redis = new Redis(options.url, {
-      lazyConnect: true,
-      maxRetriesPerRequest: 1,
-      retryStrategy: (times) => Math.min(100 * 2 ** Math.min(times, 6), 5_000),
-    });
-    redis.on('error', () => undefined);
+    const redis = createRedis(options.url);
     redis.defineCommand('healcastExtendCooldown', { numberOfKeys: 1, lua: EXTEND_COOLDOWN_LUA });
     this.redis = redis as OutcomeRedis;
     this.lastId = `${Math.max(0, Date.now() - options.lookbackMs)}-0`;
