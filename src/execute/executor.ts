@@ -341,12 +341,9 @@ export class Executor {
         );
       }
       if (this.deps.breakers.isOpen(target.allowed.key)) {
-        return this.finish(
+        return this.deferForBreaker(
           ctx,
-          'deferred',
-          'breaker_open',
           `the circuit breaker of ${target.allowed.key} opened; escalated`,
-          { escalate: { envelope: JSON.stringify(envelope) } },
           intent.plan,
         );
       }
@@ -386,29 +383,14 @@ export class Executor {
         );
       } catch (error) {
         if (error instanceof BreakerOpenError) {
-          return this.finish(
-            ctx,
-            'deferred',
-            'breaker_open',
-            error.message,
-            { escalate: { envelope: JSON.stringify(envelope) } },
-            intent.plan,
-          );
+          return this.deferForBreaker(ctx, error.message, intent.plan);
         }
-        const retriable = isRetriable(error);
-        const failure: Attempt = { attempt, atMs: nowMs(), error: errorText(error), retriable };
-        ctx.attempts.push(failure);
-        this.deps.metrics.attempts.inc({
-          target: target.allowed.key,
-          result: retriable ? 'retriable_error' : 'permanent_error',
-        });
-        await store.addAttempt(envelope.actionId, failure);
-        if (!retriable || attempt >= settings.maxAttempts) {
-          const reason: OutcomeReason = retriable ? 'retries_exhausted' : 'permanent_error';
+        const { failure, final } = await this.recordFailure(ctx, target, error);
+        if (final !== undefined) {
           return this.finish(
             ctx,
             'failed',
-            reason,
+            final,
             `${attempt} attempt(s) failed; last: ${failure.error}`,
             { deadLetter: { envelope: JSON.stringify(envelope) } },
             intent.plan,
@@ -474,17 +456,15 @@ export class Executor {
     };
   }
 
-  private async failedBeforeIntent(
+  /**
+   * Records a failed attempt (journal, metric) and says whether it is the last: a permanent
+   * error, or retries used up.
+   */
+  private async recordFailure(
     ctx: Ctx,
     target: ResolvedTarget,
     error: unknown,
-  ): Promise<void> {
-    if (error instanceof BreakerOpenError) {
-      return this.finish(ctx, 'deferred', 'breaker_open', error.message, {
-        escalate: { envelope: JSON.stringify(ctx.envelope) },
-      });
-    }
-    // Observing failed: nothing was changed, so this is an ordinary failed attempt.
+  ): Promise<{ failure: Attempt; final: 'permanent_error' | 'retries_exhausted' | undefined }> {
     const retriable = isRetriable(error);
     const failure: Attempt = {
       attempt: ctx.attempts.length + 1,
@@ -498,11 +478,39 @@ export class Executor {
       result: retriable ? 'retriable_error' : 'permanent_error',
     });
     await this.deps.store.addAttempt(ctx.envelope.actionId, failure);
-    if (!retriable || failure.attempt >= this.deps.settings.maxAttempts) {
+    const final = !retriable
+      ? 'permanent_error'
+      : failure.attempt >= this.deps.settings.maxAttempts
+        ? 'retries_exhausted'
+        : undefined;
+    return { failure, final };
+  }
+
+  /** Hands the action to a human because its target's breaker is open. */
+  private deferForBreaker(ctx: Ctx, message: string, plan?: ActionPlan): Promise<void> {
+    return this.finish(
+      ctx,
+      'deferred',
+      'breaker_open',
+      message,
+      { escalate: { envelope: JSON.stringify(ctx.envelope) } },
+      plan,
+    );
+  }
+
+  private async failedBeforeIntent(
+    ctx: Ctx,
+    target: ResolvedTarget,
+    error: unknown,
+  ): Promise<void> {
+    if (error instanceof BreakerOpenError) return this.deferForBreaker(ctx, error.message);
+    // Observing failed: nothing was changed, so this is an ordinary failed attempt.
+    const { failure, final } = await this.recordFailure(ctx, target, error);
+    if (final !== undefined) {
       return this.finish(
         ctx,
         'failed',
-        retriable ? 'retries_exhausted' : 'permanent_error',
+        final,
         `could not observe ${target.allowed.key}: ${failure.error}`,
         { deadLetter: { envelope: JSON.stringify(ctx.envelope) } },
       );
