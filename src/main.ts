@@ -48,6 +48,7 @@ import { KubernetesTargetSettingsSchema } from './adapters/targets/kubernetesSet
 import { Pm2Driver, Pm2TargetSettingsSchema } from './adapters/targets/pm2Driver.js';
 import { AllowList, type DriverBinding } from './execute/allowList.js';
 import { Executor, type ExecutorSettings } from './execute/executor.js';
+import type { ExecutorStore } from './execute/executorStore.js';
 import type { DriverType } from './execute/targetDriver.js';
 import { ExecutorMetrics } from './observability/executorMetrics.js';
 import { buildExecutorConfig } from './config/assembleExecutor.js';
@@ -435,11 +436,7 @@ export async function startExecutor(
   collectDefaultMetrics({ register: registry, prefix: 'healcast_executor_process_' });
   const metrics = new ExecutorMetrics(registry);
   const bindings = await executorDriverBindings(config);
-  const allowList = new AllowList(
-    config.targets,
-    { guardrails: config.guardrails, requireApproval: config.requireApproval },
-    bindings,
-  );
+  const allowList = allowListOf(config, bindings);
   await allowList.check();
   const usedDrivers = new Set(
     [...Object.values(bindings)]
@@ -455,21 +452,6 @@ export async function startExecutor(
     streamMaxLen: config.redis.streamMaxLen,
   });
   await store.connect();
-  const breakers = new CockatielBreakers(
-    {
-      failureThreshold: config.breaker.failureThreshold,
-      halfOpenAfterMs: config.breaker.halfOpenAfter,
-    },
-    async (targetKey) => {
-      const target = allowList.byTargetKey(targetKey);
-      if (target === undefined) return;
-      await target.driver.observe(target.settings, {
-        signal: AbortSignal.timeout(config.actionTimeout),
-      });
-    },
-    metrics,
-    log,
-  );
   const killSwitch = config.killSwitch
     ? process.env['HEALCAST_KILL_SWITCH']
       ? 'env'
@@ -477,15 +459,9 @@ export async function startExecutor(
     : undefined;
   if (killSwitch) metrics.killSwitch.set({ source: killSwitch }, 1);
   const crash = process.env['HEALCAST_TEST_EXECUTOR_CRASH'] === 'after_effect';
-  const executor = new Executor({
-    store,
-    targets: allowList,
-    breakers,
-    settings: executorSettings(config, killSwitch, 1_000),
-    metrics,
-    log,
-    nowMs: () => Date.now(),
-    random: Math.random,
+  const { executor, breakers } = composeExecutor(config, allowList, store, metrics, log, {
+    killSwitch,
+    blockMs: 1_000,
     ...(hooks.afterEffect || crash
       ? {
           afterEffect: (actionId: string) => {
@@ -606,32 +582,18 @@ async function embeddedExecutor(
     parseYaml(await readFile(configFile, 'utf8')) as Record<string, unknown>,
   );
   const metrics = new ExecutorMetrics(registry);
-  const simulated = new SimulatedDriver();
-  const allowList = new AllowList(
-    config.targets,
-    { guardrails: config.guardrails, requireApproval: config.requireApproval },
-    { simulated: { driver: simulated, settingsSchema: SimulatedTargetSettingsSchema } },
-  );
+  const allowList = allowListOf(config, {
+    simulated: { driver: new SimulatedDriver(), settingsSchema: SimulatedTargetSettingsSchema },
+  });
   const executorLog = log.child({ component: 'executor' });
-  const breakers = new CockatielBreakers(
-    {
-      failureThreshold: config.breaker.failureThreshold,
-      halfOpenAfterMs: config.breaker.halfOpenAfter,
-    },
-    () => Promise.resolve(),
+  const { executor, breakers } = composeExecutor(
+    config,
+    allowList,
+    new MemoryExecutorStore(queue, onOutcome),
     metrics,
     executorLog,
+    { killSwitch: undefined, blockMs: 250 },
   );
-  const executor = new Executor({
-    store: new MemoryExecutorStore(queue, onOutcome),
-    targets: allowList,
-    breakers,
-    settings: executorSettings(config, undefined, 250),
-    metrics,
-    log: executorLog,
-    nowMs: () => Date.now(),
-    random: Math.random,
-  });
   await executor.start();
   return {
     async stop() {
@@ -659,4 +621,61 @@ function executorSettings(
     batchSize: config.batchSize,
     blockMs,
   };
+}
+
+/** The allow-list of an executor config, its targets bound to the drivers given. */
+function allowListOf(
+  config: ExecutorConfig,
+  bindings: Partial<Record<DriverType, DriverBinding>>,
+): AllowList {
+  return new AllowList(
+    config.targets,
+    { guardrails: config.guardrails, requireApproval: config.requireApproval },
+    bindings,
+  );
+}
+
+/**
+ * The executor over a store (Redis, or in memory for the embedded demo): per-target breakers
+ * whose half-open probe is the target's own read-only observe, and the settings of `config`.
+ */
+function composeExecutor(
+  config: ExecutorConfig,
+  allowList: AllowList,
+  store: ExecutorStore,
+  metrics: ExecutorMetrics,
+  log: Logger,
+  options: {
+    readonly killSwitch: string | undefined;
+    readonly blockMs: number;
+    readonly afterEffect?: (actionId: string) => void;
+  },
+): { executor: Executor; breakers: CockatielBreakers } {
+  const breakers = new CockatielBreakers(
+    {
+      failureThreshold: config.breaker.failureThreshold,
+      halfOpenAfterMs: config.breaker.halfOpenAfter,
+    },
+    async (targetKey) => {
+      const target = allowList.byTargetKey(targetKey);
+      if (target === undefined) return;
+      await target.driver.observe(target.settings, {
+        signal: AbortSignal.timeout(config.actionTimeout),
+      });
+    },
+    metrics,
+    log,
+  );
+  const executor = new Executor({
+    store,
+    targets: allowList,
+    breakers,
+    settings: executorSettings(config, options.killSwitch, options.blockMs),
+    metrics,
+    log,
+    nowMs: () => Date.now(),
+    random: Math.random,
+    ...(options.afterEffect === undefined ? {} : { afterEffect: options.afterEffect }),
+  });
+  return { executor, breakers };
 }
