@@ -1,3 +1,4 @@
+import { encodeJsonSample } from '../ingest/encodeJson.js';
 import path from 'node:path';
 // cli-progress: the terminal progress bar the train command uses too.
 import cliProgress from 'cli-progress';
@@ -105,10 +106,10 @@ export function scoreNabRows(
       offset: String(from + i),
       key: null,
       value: Buffer.from(
-        JSON.stringify({
+        encodeJsonSample({
           name: NAB_METRIC,
           labels: {},
-          timestamp: row.timestampMs,
+          timestampMs: row.timestampMs,
           value: row.value,
         }),
       ),

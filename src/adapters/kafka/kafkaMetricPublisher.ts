@@ -1,3 +1,4 @@
+import { encodeJsonSample } from '../../ingest/encodeJson.js';
 import kafkajs from 'kafkajs';
 import type { Kafka, Producer } from 'kafkajs';
 import { seriesKey } from '../../baseline/seriesTable.js';
@@ -46,13 +47,7 @@ export class KafkaMetricPublisher implements MetricPublisher {
         acks: -1,
         messages: samples.map((sample) => ({
           key: seriesKey(sample.name, sample.labels),
-          value: JSON.stringify({
-            name: sample.name,
-            labels: sample.labels,
-            timestamp: sample.timestampMs,
-            // JSON has no NaN (Prometheus' staleness marker); the decoder reads it as text.
-            value: Number.isNaN(sample.value) ? 'NaN' : sample.value,
-          }),
+          value: encodeJsonSample(sample),
         })),
       });
     } catch (error) {

@@ -1,3 +1,4 @@
+import { encodeJsonSample } from '../../ingest/encodeJson.js';
 import { BaselineConfigSchema } from '../../baseline/ewma.js';
 import type { ActionEnvelope } from '../../dispatch/envelope.js';
 import { gate, planAction, type AllowedTarget, type DecisionInput } from '../../execute/decide.js';
@@ -99,10 +100,10 @@ export function healcastStrategy(options: HealcastScalerOptions): ScalingStrateg
         offset: String(offset++),
         key: null,
         value: Buffer.from(
-          JSON.stringify({
+          encodeJsonSample({
             name: BACKTEST_METRIC,
             labels: BACKTEST_LABELS,
-            timestamp: o.stepStartMs,
+            timestampMs: o.stepStartMs,
             value: o.utilizationPercent,
           }),
         ),
