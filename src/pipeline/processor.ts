@@ -438,7 +438,7 @@ export class Processor {
           continue;
         }
       }
-      tracker.startCooldown(cooldownKey, sample.timestampMs);
+      tracker.fired(slot, cooldownKey, sample.timestampMs);
       const key = this.table.keyOf(slot) as string;
       const fireId = fireIdOf({
         policy: policy.name,

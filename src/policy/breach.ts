@@ -71,7 +71,7 @@ export class BreachTracker {
   /**
    * Feeds one sample of series `slot` at event time `tsMs`. Returns `fire` when the breach has
    * lasted `durationMs` and `targetKey` is not cooling down; the caller then calls
-   * {@link startCooldown} once the fire is accepted.
+   * {@link fired} once it takes the fire.
    */
   observe(slot: number, value: number, tsMs: number, targetKey: string): BreachDecision {
     if (!isBreaching(this.rule, value)) {
@@ -92,12 +92,20 @@ export class BreachTracker {
     if (untilMs !== undefined && tsMs < untilMs) {
       return { kind: 'cooling_down', startMs: breach.startMs, untilMs };
     }
-    const peak = breach.peak;
-    // The peak restarts after each fire: a later fire of the same breach sizes from what came
-    // after this one, because the fire may resize the target and older values were measured
-    // against the old replica count.
-    breach.peak = Number.NEGATIVE_INFINITY;
-    return { kind: 'fire', startMs: breach.startMs, peak };
+    return { kind: 'fire', startMs: breach.startMs, peak: breach.peak };
+  }
+
+  /**
+   * The caller took the fire `observe` offered for series `slot`: starts the cooldown of
+   * `targetKey` from `tsMs` and restarts the breach's peak, so a later fire of the same breach
+   * sizes from what came after this one (the fire may resize the target, and older values were
+   * measured against the old replica count). A fire the caller vetoes (a deployment gate) keeps
+   * the peak: the next fire still covers the whole breach.
+   */
+  fired(slot: number, targetKey: string, tsMs: number): void {
+    const breach = this.breaches.get(slot);
+    if (breach !== undefined) breach.peak = Number.NEGATIVE_INFINITY;
+    this.startCooldown(targetKey, tsMs);
   }
 
   /** Starts (or extends) the cooldown of `targetKey` from event time `fromMs`. */

@@ -99,7 +99,7 @@ describe('BreachTracker', () => {
     });
     feed(below, [50, 61, 40], 0, 0, 'b');
     expect(below.observe(0, 30, 3 * MIN, 'b')).toEqual({ kind: 'fire', startMs: 0, peak: 61 });
-    below.startCooldown('b', 3 * MIN);
+    below.fired(0, 'b', 3 * MIN);
     // After the fire the peak is that of the samples since: 45 (cooling down at minute 4).
     expect(feed(below, [45], 4, 0, 'b')).toEqual(['cooling_down']);
     expect(below.observe(0, 35, 5 * MIN, 'b')).toEqual({ kind: 'fire', startMs: 0, peak: 45 });
@@ -111,6 +111,23 @@ describe('BreachTracker', () => {
       startMs: 20 * MIN,
       peak: 62,
     });
+  });
+
+  it('keeps the peak of a fire the caller did not take (a vetoed fire)', () => {
+    const below = new BreachTracker({
+      ...rule,
+      threshold: 63,
+      direction: 'below',
+      durationMs: 2 * MIN,
+      cooldownMs: 2 * MIN,
+    });
+    feed(below, [50, 61], 0, 0, 'b');
+    // Offered at minute 2, not taken (no fired call): still offered, with the whole breach's peak.
+    expect(below.observe(0, 30, 2 * MIN, 'b')).toEqual({ kind: 'fire', startMs: 0, peak: 61 });
+    expect(below.observe(0, 40, 3 * MIN, 'b')).toEqual({ kind: 'fire', startMs: 0, peak: 61 });
+    below.fired(0, 'b', 3 * MIN);
+    expect(below.isCoolingDown('b', 4 * MIN)).toBe(true);
+    expect(below.observe(0, 20, 5 * MIN, 'b')).toEqual({ kind: 'fire', startMs: 0, peak: 20 });
   });
 
   it('fires on the first breaching sample when the duration is 0', () => {
