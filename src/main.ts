@@ -533,10 +533,9 @@ async function executorDriverBindings(
     ...(uses('pm2')
       ? {
           pm2: {
-            driver: new Pm2Driver({
-              ...(config.pm2?.home === undefined ? {} : { pm2Home: config.pm2.home }),
-              actionTimeoutMs: config.actionTimeout,
-            }),
+            driver: new Pm2Driver(
+              config.pm2?.home === undefined ? {} : { pm2Home: config.pm2.home },
+            ),
             settingsSchema: Pm2TargetSettingsSchema,
           },
         }

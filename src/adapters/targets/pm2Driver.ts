@@ -40,12 +40,6 @@ export interface Pm2DriverOptions {
   readonly pm2Home?: string;
   /** Bound on connecting and on reads (`observe`). Default 5 s. */
   readonly rpcTimeoutMs?: number;
-  /**
-   * Backstop on one mutation (scale step, reload, restart) when the executor's own abort
-   * signal has not fired first. A rolling reload waits for each new instance to listen
-   * (PM2's listen_timeout, 3 s by default) before stopping the old one. Default 60 s.
-   */
-  readonly actionTimeoutMs?: number;
 }
 
 /**
@@ -78,14 +72,12 @@ export class Pm2Driver implements TargetDriver<Pm2TargetSettings> {
   readonly type = 'pm2' as const;
   private readonly home: string;
   private readonly rpcTimeoutMs: number;
-  private readonly actionTimeoutMs: number;
   private current: Pm2Connection | undefined;
   private opening: Promise<Pm2Connection> | undefined;
 
   constructor(options: Pm2DriverOptions = {}) {
     this.home = options.pm2Home ?? process.env['PM2_HOME'] ?? join(homedir(), '.pm2');
     this.rpcTimeoutMs = options.rpcTimeoutMs ?? 5_000;
-    this.actionTimeoutMs = options.actionTimeoutMs ?? 60_000;
   }
 
   supports(_settings: Pm2TargetSettings, action: ActionEnvelope['type']): boolean {
@@ -195,6 +187,11 @@ export class Pm2Driver implements TargetDriver<Pm2TargetSettings> {
     return mine;
   }
 
+  /**
+   * One mutation (scale step, reload, restart), bounded only by the caller's signal: the
+   * executor's action deadline (`actionTimeout`) covers the whole action, and a rolling reload
+   * legitimately takes as long as its instances need to listen (PM2's listen_timeout each).
+   */
   private async mutate(
     what: string,
     app: string,
@@ -202,7 +199,7 @@ export class Pm2Driver implements TargetDriver<Pm2TargetSettings> {
     invoke: (api: Pm2Api, done: Pm2Callback<unknown>) => void,
   ): Promise<void> {
     const connection = await this.connection(signal);
-    await connection.call(what, this.actionTimeoutMs, signal, invoke).catch((error: unknown) => {
+    await connection.call(what, undefined, signal, invoke).catch((error: unknown) => {
       throw toTargetError(what, app, error);
     });
   }
@@ -439,13 +436,13 @@ class Pm2Connection {
   }
 
   /**
-   * Runs one pm2 API call, bounded by `timeoutMs` and `signal`. A pm2 error is passed on as
+   * Runs one pm2 API call, bounded by `signal` and, when given, `timeoutMs`. A pm2 error is passed on as
    * it is; a timeout or an abort rejects with a retriable TargetError and drops the
    * connection (see the class comment of Pm2Driver).
    */
   call<T>(
     what: string,
-    timeoutMs: number,
+    timeoutMs: number | undefined,
     signal: AbortSignal,
     invoke: (api: Pm2Api, done: Pm2Callback<T>) => void,
   ): Promise<T> {
@@ -472,10 +469,13 @@ class Pm2Connection {
         fail(new TargetError(`${what}: aborted`, { retriable: true, cause: signal.reason }));
         this.drop(daemonError(this.home, 'connection dropped after a call was aborted'));
       };
-      const timer = setTimeout(() => {
-        fail(daemonError(this.home, `did not finish "${what}" within ${timeoutMs} ms`));
-        this.drop(daemonError(this.home, 'connection dropped after a call timed out'));
-      }, timeoutMs);
+      const timer =
+        timeoutMs === undefined
+          ? undefined
+          : setTimeout(() => {
+              fail(daemonError(this.home, `did not finish "${what}" within ${timeoutMs} ms`));
+              this.drop(daemonError(this.home, 'connection dropped after a call timed out'));
+            }, timeoutMs);
       signal.addEventListener('abort', onAbort, { once: true });
       this.pending.add(fail);
       try {
