@@ -13,6 +13,8 @@ export interface CircuitBreakers {
   isOpen(targetKey: string): boolean;
   /** Runs fn through the target's breaker; throws `BreakerOpenError` when it is open. */
   run<T>(targetKey: string, fn: () => Promise<T>): Promise<T>;
+  /** Calls `listener` with the target key each time a target's breaker closes again. */
+  onClosed(listener: (targetKey: string) => void): void;
   /** Stops probe timers. */
   close(): void;
 }

@@ -92,7 +92,9 @@ export class Executor {
   private readonly abort = new AbortController();
   private ready = false;
 
-  constructor(private readonly deps: ExecutorDeps) {}
+  constructor(private readonly deps: ExecutorDeps) {
+    deps.breakers.onClosed((targetKey) => void this.resumeAfterBreaker(targetKey));
+  }
 
   /** Starts consuming; resolves once the consumer group exists. */
   async start(): Promise<void> {
@@ -486,6 +488,46 @@ export class Executor {
     return { failure, final };
   }
 
+  /**
+   * A target's breaker closed: the actions it deferred go back on the actions stream, so a
+   * scale-out that met a briefly unreachable API still happens once the API answers (the gate
+   * runs again: an action older than `maxActionAge` is recorded as expired, not carried out).
+   * Actions whose type needs a human's approval stay with the human: the approval they had was
+   * used up when they were deferred.
+   */
+  private async resumeAfterBreaker(targetKey: string): Promise<void> {
+    const { store, targets, metrics, log, nowMs } = this.deps;
+    try {
+      const deferred = await store.deferredByBreaker(targetKey, RESUME_AFTER_BREAKER_LIMIT);
+      const resumed: string[] = [];
+      for (const action of deferred) {
+        const parsed = parseEntry({
+          id: action.actionId,
+          fields: { actionId: action.actionId, envelope: action.envelope },
+        });
+        if (!parsed.ok) continue;
+        const allowed = targets.resolve(parsed.envelope.target)?.allowed;
+        if (allowed === undefined || allowed.requireApproval.includes(parsed.envelope.type))
+          continue;
+        const by = `healcast (circuit breaker of ${targetKey} closed)`;
+        if (await store.resumeDeferred(action.actionId, by, nowMs())) resumed.push(action.actionId);
+      }
+      if (resumed.length > 0) {
+        metrics.breakerResumed.inc({ target: targetKey }, resumed.length);
+        log.info(
+          { event: 'breaker_deferred_resumed', target: targetKey, actionIds: resumed },
+          `circuit breaker of ${targetKey} closed: ${resumed.length} deferred action(s) back on the actions stream`,
+        );
+      }
+    } catch (error) {
+      // The actions stay deferred for a human (healcast approvals lists them).
+      log.warn(
+        { event: 'breaker_resume_failed', target: targetKey, error: errorText(error) },
+        `could not resume the actions ${targetKey}'s breaker deferred; they wait for a human`,
+      );
+    }
+  }
+
   /** Hands the action to a human because its target's breaker is open. */
   private deferForBreaker(ctx: Ctx, message: string, plan?: ActionPlan): Promise<void> {
     return this.finish(
@@ -596,6 +638,9 @@ interface Ctx {
 }
 
 type ParsedEntry = { ok: true; envelope: ActionEnvelope } | { ok: false; reason: string };
+
+/** Most deferred actions put back at once when a breaker closes (the rest wait for a human). */
+const RESUME_AFTER_BREAKER_LIMIT = 100;
 
 function parseEntry(entry: StreamEntry): ParsedEntry {
   const raw = entry.fields['envelope'];

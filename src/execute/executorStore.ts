@@ -32,6 +32,14 @@ export interface Approval {
   readonly reason?: string;
 }
 
+/** An action handed over because its target's breaker was open. */
+export interface DeferredAction {
+  readonly actionId: string;
+  readonly deferredAtMs: number;
+  /** The envelope as recorded (JSON), parsed again by whoever resumes it. */
+  readonly envelope: string;
+}
+
 /** How recording an outcome also changes the target's history. */
 export interface FinishEffects {
   /** The action changed the target: count it against the rate limit. */
@@ -75,6 +83,17 @@ export interface ExecutorStore {
   killSwitch(): Promise<boolean>;
   history(targetKey: string, sinceMs: number): Promise<TargetHistory>;
   finish(entryId: string, outcome: Outcome, effects: FinishEffects): Promise<void>;
+  /**
+   * Actions deferred because a breaker was open, whose target key is `targetKey` (oldest
+   * first, at most `limit`), with their envelopes as recorded.
+   */
+  deferredByBreaker(targetKey: string, limit: number): Promise<DeferredAction[]>;
+  /**
+   * Puts a breaker-deferred action back on the actions stream with `by` recorded as what let
+   * it through, atomically: false (nothing changed) when it is no longer deferred or a human
+   * decided it meanwhile.
+   */
+  resumeDeferred(actionId: string, by: string, nowMs: number): Promise<boolean>;
   /** An entry that is not an action envelope: dead-letter it with the reason, and ack. */
   rejectEntry(entry: StreamEntry, reason: string): Promise<void>;
   /** The consumer name of this executor instance. */

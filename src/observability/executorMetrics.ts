@@ -13,6 +13,7 @@ export class ExecutorMetrics {
   readonly duplicates: Counter;
   readonly reclaimed: Counter;
   readonly resumed: Counter;
+  readonly breakerResumed: Counter<'target'>;
   readonly leaseBusy: Counter;
   readonly killSwitch: Gauge<'source'>;
   readonly ready: Gauge;
@@ -80,6 +81,12 @@ export class ExecutorMetrics {
     this.resumed = new Counter({
       name: 'healcast_executor_resumed_total',
       help: 'Actions resumed from a journaled intent after an executor stopped mid-action.',
+      registers,
+    });
+    this.breakerResumed = new Counter({
+      name: 'healcast_executor_breaker_resumed_total',
+      help: 'Actions deferred by an open breaker that went back on the actions stream when it closed.',
+      labelNames: ['target'],
       registers,
     });
     this.leaseBusy = new Counter({

@@ -153,7 +153,7 @@ describe('healcast executor (real Redis, real PM2)', () => {
     );
   });
 
-  it('a failing target opens its breaker, actions go to escalation, a half-open probe closes it', async () => {
+  it('a failing target opens its breaker, actions go to escalation, a half-open probe closes it and the deferred action runs', async () => {
     // A PM2 home with no daemon yet: every call fails (retriable) until one is started there.
     const home = mkdtempSync(join(tmpdir(), 'healcast-pm2-down-'));
     const appName = uniqueName('web');
@@ -204,6 +204,16 @@ describe('healcast executor (real Redis, real PM2)', () => {
           return [...state.values()][0] === 0 ? true : undefined;
         },
         15_000,
+      );
+      // The action the open breaker deferred goes back on the stream by itself and runs.
+      expect(await bed.outcomeOf(deferred.actionId, 'succeeded')).toMatchObject({
+        approvedBy: `healcast (circuit breaker of service//${appName} closed)`,
+      });
+      expect(await bed.stream(bed.keys.escalationStream)).toContainEqual(
+        expect.objectContaining({ event: 'approved', actionId: deferred.actionId }),
+      );
+      expect(await scrape(running.httpPort, 'healcast_executor_breaker_resumed_total')).toEqual(
+        new Map([[`{target="service//${appName}"}`, 1]]),
       );
       const later = actionEnvelope({ target });
       await bed.enqueue(later);

@@ -38,6 +38,7 @@ export class CockatielBreakers implements CircuitBreakers {
     { policy: CircuitBreakerPolicy; openedAtMs?: number; timer?: NodeJS.Timeout }
   >();
   private closed = false;
+  private readonly closedListeners: ((targetKey: string) => void)[] = [];
 
   constructor(
     private readonly settings: BreakerSettings,
@@ -63,6 +64,10 @@ export class CockatielBreakers implements CircuitBreakers {
       if (error instanceof BrokenCircuitError) throw new BreakerOpenError(targetKey);
       throw error;
     }
+  }
+
+  onClosed(listener: (targetKey: string) => void): void {
+    this.closedListeners.push(listener);
   }
 
   close(): void {
@@ -115,6 +120,7 @@ export class CockatielBreakers implements CircuitBreakers {
         this.scheduleProbe(targetKey, created);
       } else if (name === 'closed') {
         delete created.openedAtMs;
+        for (const listener of this.closedListeners) listener(targetKey);
       }
     });
     return created;

@@ -41,6 +41,12 @@ export class MemoryActionSink implements ActionSink {
     return Promise.resolve(results);
   }
 
+  /** Puts an action taken before back at the end of the queue (a resumed deferred action). */
+  requeue(action: ActionEnvelope): void {
+    this.queue.push(action);
+    for (const wake of this.waiters.splice(0)) wake();
+  }
+
   /** Everything enqueued so far, oldest first, including actions already taken. */
   get entries(): readonly ActionEnvelope[] {
     return this.history;

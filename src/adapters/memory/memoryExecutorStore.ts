@@ -1,6 +1,7 @@
 import { targetKeyOf, type ActionEnvelope } from '../../dispatch/envelope.js';
 import type {
   Approval,
+  DeferredAction,
   ExecState,
   ExecutorStore,
   FinishEffects,
@@ -22,7 +23,14 @@ export class MemoryExecutorStore implements ExecutorStore {
   private sequence = 0;
   private readonly states = new Map<
     string,
-    { status: ExecState['status']; intent?: Intent; attempts: Attempt[] }
+    {
+      status: ExecState['status'];
+      intent?: Intent;
+      attempts: Attempt[];
+      /** Set while handed over (deferred or awaiting approval). */
+      handedOver?: { envelope: string; reason: string; atMs: number; target: string };
+      approval?: Approval;
+    }
   >();
   private readonly targets = new Map<
     string,
@@ -90,8 +98,8 @@ export class MemoryExecutorStore implements ExecutorStore {
     return Promise.resolve();
   }
 
-  approval(): Promise<Approval | undefined> {
-    return Promise.resolve(undefined);
+  approval(actionId: string): Promise<Approval | undefined> {
+    return Promise.resolve(this.states.get(actionId)?.approval);
   }
 
   killSwitch(): Promise<boolean> {
@@ -111,6 +119,18 @@ export class MemoryExecutorStore implements ExecutorStore {
     const state = this.stateOf(outcome.actionId);
     state.status = stateAfter(outcome);
     const targetKey = targetKeyOf(outcome.target);
+    if (effects.escalate) {
+      // As in Redis: an earlier decision is used up once the action is handed over again.
+      delete state.approval;
+      state.handedOver = {
+        envelope: effects.escalate.envelope,
+        reason: outcome.reason,
+        atMs: outcome.finishedAtMs,
+        target: targetKey,
+      };
+    } else {
+      delete state.handedOver;
+    }
     const h = this.targets.get(targetKey) ?? { executedAtMs: [] };
     if (effects.executedAtMs !== undefined)
       h.executedAtMs = [...h.executedAtMs.slice(-999), effects.executedAtMs];
@@ -119,6 +139,34 @@ export class MemoryExecutorStore implements ExecutorStore {
     this.targets.set(targetKey, h);
     this.onOutcome(outcome);
     return Promise.resolve();
+  }
+
+  deferredByBreaker(targetKey: string, limit: number): Promise<DeferredAction[]> {
+    const found: DeferredAction[] = [];
+    for (const [actionId, state] of this.states) {
+      const over = state.handedOver;
+      if (state.status !== 'deferred' || over === undefined) continue;
+      if (over.reason !== 'breaker_open' || over.target !== targetKey) continue;
+      found.push({ actionId, deferredAtMs: over.atMs, envelope: over.envelope });
+    }
+    found.sort((a, b) => a.deferredAtMs - b.deferredAtMs);
+    return Promise.resolve(found.slice(0, limit));
+  }
+
+  resumeDeferred(actionId: string, by: string, nowMs: number): Promise<boolean> {
+    const state = this.states.get(actionId);
+    const over = state?.handedOver;
+    if (state?.status !== 'deferred' || over === undefined || state.approval !== undefined) {
+      return Promise.resolve(false);
+    }
+    state.approval = {
+      decision: 'approved',
+      by,
+      atMs: nowMs,
+      reason: 'the circuit breaker closed',
+    };
+    this.queue.requeue(JSON.parse(over.envelope) as ActionEnvelope);
+    return Promise.resolve(true);
   }
 
   rejectEntry(): Promise<void> {

@@ -1,38 +1,8 @@
 import type { Redis } from 'ioredis';
 import { createRedis } from './redisClient.js';
+import { decideAction, defineDecide } from './decideScript.js';
 import type { RedisKeys } from '../../dispatch/keys.js';
 import { HealcastError } from '../../errors.js';
-
-/**
- * Approve or reject an action that waits for a human, atomically: only an action whose state
- * is `awaiting_approval` or `deferred` can be decided, the decision is recorded once, the
- * action leaves the pending set, goes back on the actions stream (the executor then carries
- * it out, or records it as rejected) and the decision is appended to the escalation stream
- * as an audit trail.
- *
- * KEYS: exec state, approval, pending set, actions stream, escalation stream.
- * ARGV: decision, by, atMs, reason, actionId, retentionMs.
- */
-const DECIDE_LUA = `
-local status = redis.call('HGET', KEYS[1], 'status')
-if status ~= 'awaiting_approval' and status ~= 'deferred' then
-  return {'not_waiting', status or 'unknown'}
-end
-if redis.call('EXISTS', KEYS[2]) == 1 then
-  return {'already_decided', redis.call('HGET', KEYS[2], 'decision')}
-end
-local envelope = redis.call('HGET', KEYS[1], 'envelope')
-redis.call('HSET', KEYS[2], 'decision', ARGV[1], 'by', ARGV[2], 'atMs', ARGV[3], 'reason', ARGV[4])
-redis.call('PEXPIRE', KEYS[2], ARGV[6])
-redis.call('ZREM', KEYS[3], ARGV[5])
-redis.call('XADD', KEYS[4], '*', 'actionId', ARGV[5], 'envelope', envelope)
-redis.call('XADD', KEYS[5], '*', 'event', ARGV[1], 'actionId', ARGV[5], 'by', ARGV[2], 'reason', ARGV[4])
-return {'ok', status}
-`;
-
-type AdminRedis = Redis & {
-  healcastDecide(...args: (string | number)[]): Promise<string[]>;
-};
 
 /** An action waiting for a human, as `healcast approvals` lists it. */
 export interface PendingAction {
@@ -47,16 +17,15 @@ export interface PendingAction {
 
 /** The human side of the executor: approvals, rejections and the kill switch. */
 export class RedisExecutorAdmin {
-  private readonly redis: AdminRedis;
+  private readonly redis: Redis;
 
   constructor(
     url: string,
     private readonly keys: RedisKeys,
     private readonly retentionMs: number,
   ) {
-    const redis = createRedis(url, { connectTimeout: 5_000 });
-    redis.defineCommand('healcastDecide', { numberOfKeys: 5, lua: DECIDE_LUA });
-    this.redis = redis as AdminRedis;
+    this.redis = createRedis(url, { connectTimeout: 5_000 });
+    defineDecide(this.redis);
   }
 
   async connect(): Promise<void> {
@@ -78,35 +47,35 @@ export class RedisExecutorAdmin {
     reason: string,
     nowMs: number,
   ): Promise<{ previousStatus: string }> {
-    const k = this.keys;
-    const [result, detail] = await this.redis.healcastDecide(
-      k.exec(actionId),
-      k.approval(actionId),
-      k.pendingApprovals,
-      k.actionsStream,
-      k.escalationStream,
+    // Approve or reject atomically (see decideScript.ts): only an action still waiting.
+    const decided = await decideAction(this.redis, this.keys, {
+      actionId,
       decision,
       by,
-      nowMs,
       reason,
-      actionId,
-      this.retentionMs,
-    );
-    if (result === 'not_waiting') {
+      nowMs,
+      retentionMs: this.retentionMs,
+      allowedStates: ['awaiting_approval', 'deferred'],
+    });
+    if (decided.result === 'not_waiting') {
       throw new HealcastError(
         'CONFIG_INVALID',
-        detail === 'unknown'
+        decided.status === 'unknown'
           ? `no action ${actionId} is known to the executor (check the id with: healcast approvals)`
-          : `action ${actionId} is not waiting for a human (its state is ${detail})`,
+          : `action ${actionId} is not waiting for a human (its state is ${decided.status})`,
         { retriable: false },
       );
     }
-    if (result === 'already_decided') {
-      throw new HealcastError('CONFIG_INVALID', `action ${actionId} was already ${detail}`, {
-        retriable: false,
-      });
+    if (decided.result === 'already_decided') {
+      throw new HealcastError(
+        'CONFIG_INVALID',
+        `action ${actionId} was already ${decided.decision}`,
+        {
+          retriable: false,
+        },
+      );
     }
-    return { previousStatus: detail ?? 'unknown' };
+    return { previousStatus: decided.previousStatus };
   }
 
   /** Actions waiting for a human, oldest first. */

@@ -1,9 +1,11 @@
 import type { Redis } from 'ioredis';
 import { createRedis } from './redisClient.js';
-import { targetKeyOf } from '../../dispatch/envelope.js';
+import { decideAction, defineDecide } from './decideScript.js';
+import { ActionTargetSchema, targetKeyOf } from '../../dispatch/envelope.js';
 import type { RedisKeys } from '../../dispatch/keys.js';
 import { HealcastError } from '../../errors.js';
 import type {
+  DeferredAction,
   Approval,
   ExecState,
   ExecutorStore,
@@ -65,6 +67,7 @@ export class RedisExecutorStore implements ExecutorStore {
     this.consumer = options.consumer;
     // Failures surface as failed commands; the executor's loop backs off and retries.
     const redis = createRedis(options.url, { maxRetriesPerRequest: 2 });
+    defineDecide(redis);
     redis.defineCommand('healcastAcquireLease', { numberOfKeys: 1, lua: ACQUIRE_LEASE_LUA });
     redis.defineCommand('healcastRenewLease', { numberOfKeys: 1, lua: RENEW_LEASE_LUA });
     redis.defineCommand('healcastReleaseLease', { numberOfKeys: 1, lua: RELEASE_LEASE_LUA });
@@ -247,6 +250,40 @@ export class RedisExecutorStore implements ExecutorStore {
     };
   }
 
+  async deferredByBreaker(targetKey: string, limit: number): Promise<DeferredAction[]> {
+    const { keys } = this.options;
+    // The pending set is small (actions waiting for a human); read it whole, oldest first.
+    const ids = await this.redis.zrange(keys.pendingApprovals, 0, -1, 'WITHSCORES');
+    const found: DeferredAction[] = [];
+    for (let i = 0; i + 1 < ids.length && found.length < limit; i += 2) {
+      const actionId = ids[i] as string;
+      const [status, outcome, envelope] = await this.redis.hmget(
+        keys.exec(actionId),
+        'status',
+        'outcome',
+        'envelope',
+      );
+      if (status !== 'deferred' || !outcome || !envelope) continue;
+      if (deferredReason(outcome) !== 'breaker_open' || envelopeTargetKey(envelope) !== targetKey)
+        continue;
+      found.push({ actionId, deferredAtMs: Number(ids[i + 1]), envelope });
+    }
+    return found;
+  }
+
+  async resumeDeferred(actionId: string, by: string, nowMs: number): Promise<boolean> {
+    const decided = await decideAction(this.redis, this.options.keys, {
+      actionId,
+      decision: 'approved',
+      by,
+      reason: 'the circuit breaker closed',
+      nowMs,
+      retentionMs: this.options.retentionMs,
+      allowedStates: ['deferred'],
+    });
+    return decided.result === 'ok';
+  }
+
   async killSwitch(): Promise<boolean> {
     return (await this.redis.exists(this.options.keys.killSwitch)) === 1;
   }
@@ -408,4 +445,26 @@ function toFields(flat: string[] | null): Record<string, string> {
   const fields: Record<string, string> = {};
   for (let i = 0; i + 1 < flat.length; i += 2) fields[flat[i] as string] = flat[i + 1] as string;
   return fields;
+}
+
+/** The reason of a recorded outcome (JSON), or undefined when it cannot be read. */
+function deferredReason(outcomeJson: string): string | undefined {
+  try {
+    const reason = (JSON.parse(outcomeJson) as { reason?: unknown }).reason;
+    return typeof reason === 'string' ? reason : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+/** The target key of a recorded envelope (JSON), or undefined when it cannot be read. */
+function envelopeTargetKey(envelopeJson: string): string | undefined {
+  try {
+    const target = ActionTargetSchema.safeParse(
+      (JSON.parse(envelopeJson) as { target?: unknown }).target,
+    );
+    return target.success ? targetKeyOf(target.data) : undefined;
+  } catch {
+    return undefined;
+  }
 }
