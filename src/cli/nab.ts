@@ -153,7 +153,10 @@ export interface NabReport {
   readonly detectorConfig: DetectorConfig;
   readonly profiles: Record<
     NabProfileName,
-    Pick<NabOptimum, 'normalised' | 'threshold' | 'raw' | 'tp' | 'fp' | 'fn' | 'windows'>
+    Pick<
+      NabOptimum,
+      'normalised' | 'threshold' | 'raw' | 'tp' | 'fp' | 'fn' | 'windows' | 'perFile'
+    >
   >;
 }
 
@@ -254,8 +257,9 @@ export async function nab(flags: NabFlags, output: CommandOutput): Promise<numbe
   const board = nabScoreboard(scored);
   const profiles = {} as NabReport['profiles'];
   for (const name of Object.keys(NAB_PROFILES) as NabProfileName[]) {
-    const { normalised, threshold, raw, tp, fp, fn, windows: counted } = board[name];
-    profiles[name] = { normalised, threshold, raw, tp, fp, fn, windows: counted };
+    // Per file too: the totals alone do not say where the points go (false alarms, misses).
+    const { normalised, threshold, raw, tp, fp, fn, windows: counted, perFile } = board[name];
+    profiles[name] = { normalised, threshold, raw, tp, fp, fn, windows: counted, perFile };
   }
   const report: NabReport = {
     detector: NAB_DETECTOR_NAME,

@@ -66,6 +66,11 @@ describe('healcast nab', () => {
     ]);
     // The labelled CPU anomaly is found, for a score above the null detector's 0.
     expect(report.profiles.standard.tp).toBe(1);
+    // Per file, at the profile's threshold: the counts add up to the totals.
+    const perFile = report.profiles.standard.perFile;
+    expect(perFile.map((f) => f.name).sort()).toEqual([...FILES].sort());
+    expect(perFile.reduce((sum, f) => sum + f.fp, 0)).toBe(report.profiles.standard.fp);
+    expect(perFile.reduce((sum, f) => sum + f.raw, 0)).toBeCloseTo(report.profiles.standard.raw, 9);
     expect(report.profiles.standard.normalised).toBeGreaterThan(0);
     expect(stdout.join('')).toMatch(/standard\s+\d+\.\d/);
   }, 60_000);
