@@ -227,6 +227,7 @@ export function buildProgram(): Command {
     .option('--labels <file>', 'anomaly windows (default DIR/combined_windows.json)')
     .option('--model <dir>', 'model registry root for the forecast band (default models)')
     .option('--no-forecast', 'score without the forecasting model')
+    .option('--detector <file>', 'detector settings (YAML/JSON of DetectorConfig fields)')
     .addOption(
       new Option('--backend <name>', 'TensorFlow.js backend').choices([
         'tensorflow',

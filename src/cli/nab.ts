@@ -16,7 +16,8 @@ import {
 import type { TfjsBackendName } from '../adapters/tfjs/backend.js';
 import { loadForecaster } from '../adapters/tfjs/quantileModel.js';
 import { BaselineConfigSchema } from '../baseline/ewma.js';
-import { DEFAULT_DETECTOR_CONFIG, type DetectorConfig } from '../detect/config.js';
+import { formatIssues } from '../config/assemble.js';
+import { DetectorConfigSchema, type DetectorConfig } from '../detect/config.js';
 import { HealcastError } from '../errors.js';
 import {
   NAB_PROFILES,
@@ -32,6 +33,7 @@ import type { SourceRecord } from '../ingest/source.js';
 import { replayForecastStage } from '../pipeline/forecastStage.js';
 import { Processor } from '../pipeline/processor.js';
 import type { CommandOutput } from './policyValidate.js';
+import { fileLayer } from './run.js';
 
 /** Options of `healcast nab` as commander hands them over. */
 export interface NabFlags {
@@ -42,6 +44,8 @@ export interface NabFlags {
   /** commander's `--no-forecast`: false when given. */
   forecast?: boolean;
   backend?: string;
+  /** YAML or JSON file of detector settings (DetectorConfig fields) instead of the defaults. */
+  detector?: string;
 }
 
 const NabFlagsSchema = z
@@ -55,6 +59,7 @@ const NabFlagsSchema = z
     model: z.string().min(1).default('models'),
     forecast: z.boolean().default(true),
     backend: z.enum(['tensorflow', 'wasm', 'cpu']).optional(),
+    detector: z.string().min(1).optional(),
   })
   .strict();
 
@@ -64,8 +69,23 @@ export const NAB_DETECTOR_NAME = 'healcast';
 /** Metric name the rows are sent under; the rich detector is switched on for it only. */
 const NAB_METRIC = 'nab_value';
 
-/** The detector's defaults, for the one metric the replay sends. */
-const NAB_DETECTOR_CONFIG: DetectorConfig = { ...DEFAULT_DETECTOR_CONFIG, metrics: [NAB_METRIC] };
+/**
+ * The detector settings of a NAB run: the defaults, or the fields of a YAML/JSON file, for the
+ * one metric the replay sends. A `metrics` list in the file is replaced: the replay sends one
+ * metric, and scoring it with the plain EWMA score would not test the settings at all.
+ * Throws a non-retriable `CONFIG_INVALID` error naming the file and every bad field.
+ */
+export async function nabDetectorConfig(file: string | undefined): Promise<DetectorConfig> {
+  const fields = await fileLayer(file);
+  const parsed = DetectorConfigSchema.safeParse(fields);
+  if (!parsed.success) {
+    const lines = formatIssues(parsed.error, fields);
+    throw configError(
+      `--detector ${file ?? ''}: invalid detector settings:\n  ${lines.join('\n  ')}`,
+    );
+  }
+  return { ...parsed.data, metrics: [NAB_METRIC] };
+}
 
 /** Rows per processBatch call, like a Kafka batch of one series. */
 const BATCH_ROWS = 256;
@@ -79,7 +99,7 @@ const BATCH_ROWS = 256;
  */
 export function scoreNabRows(
   rows: readonly NabRow[],
-  options: { forecaster?: Forecaster | undefined },
+  options: { forecaster?: Forecaster | undefined; detector: DetectorConfig },
 ): Float64Array {
   const forecast =
     options.forecaster === undefined ? undefined : replayForecastStage(options.forecaster, 1);
@@ -91,7 +111,7 @@ export function scoreNabRows(
     maxSeries: 1,
     format: 'json',
     limits: DEFAULT_DECODE_LIMITS,
-    detector: NAB_DETECTOR_CONFIG,
+    detector: options.detector,
     ...(forecast === undefined ? {} : { forecast }),
     onSampleScored: (sample) => {
       while (next < rows.length && (rows[next] as NabRow).timestampMs < sample.timestampMs) next++;
@@ -133,7 +153,10 @@ export interface NabReport {
   readonly detectorConfig: DetectorConfig;
   readonly profiles: Record<
     NabProfileName,
-    Pick<NabOptimum, 'normalised' | 'threshold' | 'raw' | 'tp' | 'fp' | 'fn' | 'windows'>
+    Pick<
+      NabOptimum,
+      'normalised' | 'threshold' | 'raw' | 'tp' | 'fp' | 'fn' | 'windows' | 'perFile'
+    >
   >;
 }
 
@@ -178,6 +201,7 @@ export async function nab(flags: NabFlags, output: CommandOutput): Promise<numbe
     );
   }
   const options = parsed.data;
+  const detector = await nabDetectorConfig(options.detector);
   const dataDir = path.resolve(options.data);
   const outDir = path.resolve(options.out);
   const labelsFile = path.resolve(options.labels ?? path.join(dataDir, 'combined_windows.json'));
@@ -214,7 +238,7 @@ export async function nab(flags: NabFlags, output: CommandOutput): Promise<numbe
   try {
     for (const { file, rows } of contents) {
       bar.update(done, { file: file.name });
-      const scores = scoreNabRows(rows, { forecaster });
+      const scores = scoreNabRows(rows, { forecaster, detector });
       await writeNabResults(nabResultsPath(outDir, NAB_DETECTOR_NAME, file), rows, scores);
       scored.push({
         name: file.name,
@@ -233,8 +257,9 @@ export async function nab(flags: NabFlags, output: CommandOutput): Promise<numbe
   const board = nabScoreboard(scored);
   const profiles = {} as NabReport['profiles'];
   for (const name of Object.keys(NAB_PROFILES) as NabProfileName[]) {
-    const { normalised, threshold, raw, tp, fp, fn, windows: counted } = board[name];
-    profiles[name] = { normalised, threshold, raw, tp, fp, fn, windows: counted };
+    // Per file too: the totals alone do not say where the points go (false alarms, misses).
+    const { normalised, threshold, raw, tp, fp, fn, windows: counted, perFile } = board[name];
+    profiles[name] = { normalised, threshold, raw, tp, fp, fn, windows: counted, perFile };
   }
   const report: NabReport = {
     detector: NAB_DETECTOR_NAME,
@@ -243,7 +268,7 @@ export async function nab(flags: NabFlags, output: CommandOutput): Promise<numbe
     files: files.length,
     rows: totalRows,
     model: { version: forecaster?.info.version ?? null, note },
-    detectorConfig: NAB_DETECTOR_CONFIG,
+    detectorConfig: detector,
     profiles,
   };
   await writeJsonFile(path.join(outDir, 'scores.json'), report);

@@ -2,7 +2,8 @@ import { mkdtemp, readFile, rm, writeFile, mkdir, copyFile } from 'node:fs/promi
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { nab, type NabReport } from '../../../src/cli/nab.js';
+import { nab, nabDetectorConfig, type NabReport } from '../../../src/cli/nab.js';
+import { DEFAULT_DETECTOR_CONFIG } from '../../../src/detect/config.js';
 import { HealcastError } from '../../../src/errors.js';
 
 // Two NAB files sliced from the shared data (source line in test/fixtures/nab/README.md).
@@ -65,6 +66,11 @@ describe('healcast nab', () => {
     ]);
     // The labelled CPU anomaly is found, for a score above the null detector's 0.
     expect(report.profiles.standard.tp).toBe(1);
+    // Per file, at the profile's threshold: the counts add up to the totals.
+    const perFile = report.profiles.standard.perFile;
+    expect(perFile.map((f) => f.name).sort()).toEqual([...FILES].sort());
+    expect(perFile.reduce((sum, f) => sum + f.fp, 0)).toBe(report.profiles.standard.fp);
+    expect(perFile.reduce((sum, f) => sum + f.raw, 0)).toBeCloseTo(report.profiles.standard.raw, 9);
     expect(report.profiles.standard.normalised).toBeGreaterThan(0);
     expect(stdout.join('')).toMatch(/standard\s+\d+\.\d/);
   }, 60_000);
@@ -97,5 +103,79 @@ describe('healcast nab', () => {
     await expect(nab({ data, out: await tempDir(), forecast: false }, io)).rejects.toThrow(
       'has no entry for x/a.csv',
     );
+  });
+
+  describe('--detector <file>', () => {
+    it('defaults to the shipped settings, for the one metric the replay sends', async () => {
+      expect(await nabDetectorConfig(undefined)).toEqual({
+        ...DEFAULT_DETECTOR_CONFIG,
+        metrics: ['nab_value'],
+      });
+    });
+
+    it('reads YAML or JSON fields over the defaults (durations as text, metrics replaced)', async () => {
+      const dir = await tempDir();
+      const yaml = path.join(dir, 'detector.yaml');
+      await writeFile(yaml, 'noveltyWeight: 0.5\nseasonMs: 1h\nmetrics: [other]\n');
+      const json = path.join(dir, 'detector.json');
+      await writeFile(json, JSON.stringify({ suppressRatio: 0.25 }));
+      expect(await nabDetectorConfig(yaml)).toEqual({
+        ...DEFAULT_DETECTOR_CONFIG,
+        noveltyWeight: 0.5,
+        seasonMs: 3_600_000,
+        metrics: ['nab_value'],
+      });
+      expect(await nabDetectorConfig(json)).toEqual({
+        ...DEFAULT_DETECTOR_CONFIG,
+        suppressRatio: 0.25,
+        metrics: ['nab_value'],
+      });
+    });
+
+    it('names the file and every bad field; a missing file is named too', async () => {
+      const dir = await tempDir();
+      const bad = path.join(dir, 'bad.yaml');
+      await writeFile(bad, 'suppressRatio: 2\nnoveltyWieght: 1\n');
+      const error = await nabDetectorConfig(bad).catch((e: unknown) => e);
+      expect(error).toBeInstanceOf(HealcastError);
+      expect(error).toMatchObject({ code: 'CONFIG_INVALID', retriable: false });
+      const message = (error as Error).message;
+      expect(message).toContain(`--detector ${bad}`);
+      expect(message).toContain('suppressRatio');
+      expect(message).toContain('noveltyWieght');
+      const list = path.join(dir, 'list.yaml');
+      await writeFile(list, '- 1\n');
+      await expect(nabDetectorConfig(list)).rejects.toThrow(list);
+      const missing = path.join(dir, 'missing.yaml');
+      await expect(nabDetectorConfig(missing)).rejects.toThrow(missing);
+    });
+
+    it('scores with the settings of the file and reports them', async () => {
+      const dir = await tempDir();
+      const file = path.join(dir, 'detector.yaml');
+      // No novelty term, no damping of repeats: other scores than the defaults'.
+      await writeFile(file, 'noveltyWeight: 0\nsuppressRatio: 1\n');
+      const { io } = output();
+      const outDefault = await tempDir();
+      const outFile = await tempDir();
+      await nab({ data: FIXTURE, out: outDefault, forecast: false }, io);
+      await nab({ data: FIXTURE, out: outFile, forecast: false, detector: file }, io);
+      const read = async (out: string): Promise<NabReport> =>
+        JSON.parse(await readFile(path.join(out, 'scores.json'), 'utf8')) as NabReport;
+      const [byDefault, byFile] = [await read(outDefault), await read(outFile)];
+      expect(byFile.detectorConfig).toMatchObject({ noveltyWeight: 0, suppressRatio: 1 });
+      expect(byDefault.detectorConfig.noveltyWeight).toBe(DEFAULT_DETECTOR_CONFIG.noveltyWeight);
+      const results = (out: string): Promise<string> =>
+        readFile(
+          path.join(
+            out,
+            'healcast',
+            'realAWSCloudwatch',
+            'healcast_rds_cpu_utilization_e47b3b.csv',
+          ),
+          'utf8',
+        );
+      expect(await results(outFile)).not.toBe(await results(outDefault));
+    });
   });
 });
