@@ -224,7 +224,10 @@ export function buildProgram(): Command {
       'NAB data folder DIR/<category>/<file>.csv (default ../shared/data/nab)',
     )
     .requiredOption('--out <dir>', 'results folder (OUT/healcast/..., OUT/scores.json)')
-    .option('--labels <file>', 'anomaly windows (default DIR/combined_windows.json)')
+    .option(
+      '--labels <file>',
+      'anomaly windows (default DIR/combined_windows.json, else DIR/../labels/combined_windows.json)',
+    )
     .option('--model <dir>', 'model registry root for the forecast band (default models)')
     .option('--no-forecast', 'score without the forecasting model')
     .option('--detector <file>', 'detector settings (YAML/JSON of DetectorConfig fields)')

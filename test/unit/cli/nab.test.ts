@@ -105,6 +105,20 @@ describe('healcast nab', () => {
     );
   });
 
+  it('finds the labels of a NAB repository checkout (NAB/data with NAB/labels beside it)', async () => {
+    const root = await tempDir();
+    const data = path.join(root, 'data');
+    await mkdir(path.join(data, 'x'), { recursive: true });
+    await mkdir(path.join(root, 'labels'));
+    await copyFile(path.join(FIXTURE, FILES[0] as string), path.join(data, 'x', 'a.csv'));
+    await writeFile(path.join(root, 'labels', 'combined_windows.json'), '{"x/b.csv": []}');
+    const { io } = output();
+    // The error names the file it read: the repository's labels, not DIR/combined_windows.json.
+    await expect(nab({ data, out: await tempDir(), forecast: false }, io)).rejects.toThrow(
+      `${path.join(root, 'labels', 'combined_windows.json')} has no entry for x/a.csv`,
+    );
+  });
+
   describe('--detector <file>', () => {
     it('defaults to the shipped settings, for the one metric the replay sends', async () => {
       expect(await nabDetectorConfig(undefined)).toEqual({
