@@ -29,7 +29,8 @@ export const OUTCOME_REASONS = {
   deferred: {
     awaiting_approval:
       'the action needs a human: `healcast approve <id>` or `healcast reject <id>`',
-    breaker_open: "the target's circuit breaker is open; escalated to a human",
+    breaker_open:
+      "the target's circuit breaker is open; escalated, and put back on the actions stream when it closes (unless its type needs approval)",
   },
   failed: {
     retries_exhausted: 'every attempt failed; moved to the dead-letter stream',
