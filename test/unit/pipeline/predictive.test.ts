@@ -189,4 +189,66 @@ describe('predictive policies in the processor', () => {
     expect(web?.forecast?.values).toHaveLength(3);
     expect(web?.policies[0]?.probability).toBeGreaterThan(0.5);
   });
+
+  it('settles: no predictive fire within settle of another fire on the same target', () => {
+    // A reactive policy on the same target fires at 72 (minute 79), 5 minutes before the
+    // breach the predictive policy sees coming.
+    const nudge = `
+- name: nudge
+  trigger: { metric: cpu, threshold: 70, duration: 0 }
+  target: { kind: deployment, name: '{{app}}' }
+  actions: [{ type: scale, parameters: { replicas: '+1', max: 10 } }]
+  cooldown: 1h`;
+    const triggers = (yaml: string) => {
+      const { processor } = makeProcessor(yaml);
+      const out: string[] = [];
+      for (let minute = 0; minute < 100; minute++) {
+        for (const fire of processor.processBatch([rec(minute, rampValue(minute))], NOW).fires) {
+          out.push(`${fire.policy}/${fire.actions[0]?.trigger}`);
+        }
+      }
+      return out;
+    };
+    const settled = policyYaml(nudge).replace(
+      'probability: 0.8 }',
+      'probability: 0.8, settle: 10m }',
+    );
+    expect(triggers(policyYaml(nudge))).toContain('cpu-predict/predictive');
+    // Held until minute 89; by then the series breaches and the reactive path owns it.
+    expect(triggers(settled)).toEqual(['nudge/reactive', 'cpu-predict/reactive']);
+  });
+
+  it('sustained scale-in: fires on a quiet spell forecast to last, unjudged', () => {
+    const yaml = `
+- name: scale-in
+  trigger:
+    metric: cpu
+    threshold: 50
+    direction: below
+    duration: 2h
+    predict: { horizon: 5m, probability: 0.8, sustained: true }
+  target: { kind: deployment, name: '{{app}}' }
+  actions: [{ type: scale, parameters: { targetPerReplica: 70 } }]
+  cooldown: 10m`;
+    const { processor } = makeProcessor(yaml);
+    const fires: {
+      minute: number;
+      fire: ReturnType<Processor['processBatch']>['fires'][number];
+    }[] = [];
+    let judged = 0;
+    for (let minute = 0; minute < 100; minute++) {
+      // Busy (60 %) for the first 70 minutes, then quiet (30 %).
+      const value = (minute < 70 ? 60 : 30) + (minute % 2);
+      const result = processor.processBatch([rec(minute, value)], NOW);
+      judged += result.judgements.length;
+      for (const fire of result.fires) fires.push({ minute, fire });
+    }
+    // Long before the reactive 2 hours; once per cooldown (no episode memory) as the quiet lasts.
+    expect(fires.map((f) => f.minute).slice(0, 2)).toEqual([70, 80]);
+    const evidence = fires[0]?.fire.actions[0]?.evidence;
+    expect(fires[0]?.fire.actions[0]?.trigger).toBe('predictive');
+    expect(evidence?.prediction?.forecastUpper).toBeLessThan(50);
+    expect(evidence?.direction).toBe('below');
+    expect(judged).toBe(0);
+  });
 });
