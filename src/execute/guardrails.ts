@@ -151,8 +151,7 @@ export function planScale(
 
 /**
  * The metric value a proportional scale uses: for a predictive fire the forecast's upper
- * quantile at the predicted breach step (size for the load that is coming; for a predictive
- * `below` breach, a scale-in, at least the value that fired); for a reactive
+ * quantile at the predicted breach step (size for the load that is coming); for a reactive
  * `below` breach (a scale-in) the highest value of the breach (`evidence.breachPeak`), or,
  * from a worker that does not send it, the higher of the value and the series' EWMA baseline
  * mean; else the value that completed the breach.
@@ -167,13 +166,7 @@ export function planScale(
  */
 export function scaleMetricValue(envelope: Pick<ActionEnvelope, 'evidence'>): number {
   const { evidence } = envelope;
-  if (evidence.prediction !== undefined) {
-    // A predictive scale-in (a `below` breach forecast to last) is sized for the higher of
-    // what is forecast and what is there now: it never releases capacity the present needs.
-    return evidence.direction === 'below'
-      ? Math.max(evidence.value, evidence.prediction.forecastUpper)
-      : evidence.prediction.forecastUpper;
-  }
+  if (evidence.prediction !== undefined) return evidence.prediction.forecastUpper;
   if (evidence.direction === 'below') {
     if (evidence.breachPeak !== undefined) return Math.max(evidence.value, evidence.breachPeak);
     if (evidence.baselineMean !== null) return Math.max(evidence.value, evidence.baselineMean);

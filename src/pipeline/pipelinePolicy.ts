@@ -77,8 +77,6 @@ export function toPipelinePolicy(policy: Policy): PipelinePolicy {
             probability: trigger.predict.probability,
             horizonMs: trigger.predict.horizonMs,
             leadTimeMs: policy.leadTimeMs,
-            ...(trigger.predict.sustained === true ? { sustained: true } : {}),
-            settleMs: trigger.predict.settleMs ?? 0,
           },
     forecastOnly: policy.forecastOnly,
     deployment: policy.deployment === undefined ? undefined : bindGate(policy.deployment),

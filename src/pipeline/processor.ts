@@ -11,7 +11,6 @@ import {
   ACTION_SCHEMA_VERSION,
   fireIdOf,
   cooldownKeyOf,
-  targetKeyOf,
   type ActionEnvelope,
   type ActionEvidence,
   type ActionTarget,
@@ -27,11 +26,7 @@ import { DeploymentWindows, type RecordOutcome } from '../policy/deploymentWindo
 import type { PipelineDeploymentGate, PipelinePolicy } from './pipelinePolicy.js';
 import type { ForecastEngine, ForecastRoundStats, StoredForecast } from '../forecast/engine.js';
 import type { SeriesListEntry, SeriesView } from '../forecast/seriesView.js';
-import {
-  breachProbability,
-  horizonStepsFor,
-  sustainedBreach,
-} from '../predict/breachProbability.js';
+import { breachProbability, horizonStepsFor } from '../predict/breachProbability.js';
 import type { FamilyQuality, ForecastQualityTracker } from '../predict/forecastQuality.js';
 import { PredictiveTracker } from '../predict/predictiveTrigger.js';
 import { PredictionJudge, type JudgedPrediction } from '../learn/predictionJudge.js';
@@ -171,13 +166,6 @@ export class Processor {
   /** Labels of the series watched by policies (needed to render targets of predictive fires). */
   private readonly labelsOfSlot: (Readonly<Record<string, string>> | undefined)[] = [];
   private readonly predictive: (PredictiveTracker | undefined)[];
-  /**
-   * Event time of the latest fire that enqueues actions, per target (`targetKeyOf`): the
-   * start of a predictive policy's `settleMs`. Kept only when a policy settles; pruned of
-   * entries older than the longest settle once it outgrows the series table.
-   */
-  private readonly lastFireOfTarget = new Map<string, number>();
-  private readonly maxSettleMs: number;
   /** Forecasts waiting for their actual, per slot: scored by the quality tracker. */
   private readonly pendingScores = new Map<number, PendingScore[]>();
   /** Highest breach probability per slot from the latest forecast round that saw it. */
@@ -217,7 +205,6 @@ export class Processor {
     this.predictive = options.policies.map((p) =>
       p.predict === undefined ? undefined : new PredictiveTracker(p.predict),
     );
-    this.maxSettleMs = Math.max(0, ...options.policies.map((p) => p.predict?.settleMs ?? 0));
     options.policies.forEach((policy, index) => {
       const list = this.policiesByMetric.get(policy.metric) ?? [];
       list.push(index);
@@ -452,7 +439,6 @@ export class Processor {
         }
       }
       tracker.startCooldown(cooldownKey, sample.timestampMs);
-      this.noteFire(target, sample.timestampMs);
       const key = this.table.keyOf(slot) as string;
       const fireId = fireIdOf({
         policy: policy.name,
@@ -700,18 +686,12 @@ export class Processor {
         stored.values.length / quantiles.length,
       );
       if (horizonSteps < 1) continue;
-      const sustained = policy.predict.sustained === true;
-      const anyStep = breachProbability(
+      const breach = breachProbability(
         { values: stored.values, quantiles, stepMs: stored.stepMs },
         { threshold: policy.threshold, direction: policy.direction, inclusive: policy.inclusive },
         { horizonSteps, probability: policy.predict.probability },
       );
-      const breach = sustained ? sustainedBreach(anyStep, stored.stepMs) : anyStep;
-      // Risk ranks series about to breach; a sustained rule watches a state (a quiet spell to
-      // scale in on), not a risk.
-      if (!sustained && !Number.isNaN(breach.probability)) {
-        risk = Math.max(risk, breach.probability);
-      }
+      if (!Number.isNaN(breach.probability)) risk = Math.max(risk, breach.probability);
       let seen = this.breachViews.get(index);
       if (seen === undefined) {
         seen = new Map<number, { probability: number; etaMs: number | undefined }>();
@@ -734,32 +714,18 @@ export class Processor {
         breachingNow: isBreaching(policy, stored.originValue),
         // Outside a deployment's window a gated policy may not act, just as while cooling
         // down: the episode is still followed (and re-arms), so it fires once a window opens.
-        // Settling after a fire on the target is cooling down too: once over, a breach still
-        // forecast (now from a window the action's own step weighs less in) fires.
         coolingDown:
           (gate !== undefined && deployment === undefined) ||
-          tracker.isCoolingDown(cooldownKey, stored.originTsMs) ||
-          this.settling(target, policy.predict.settleMs ?? 0, stored.originTsMs),
+          tracker.isCoolingDown(cooldownKey, stored.originTsMs),
       });
       if (decision.kind !== 'fire' || decision.etaMs === undefined) continue;
       tracker.startCooldown(cooldownKey, stored.originTsMs);
-      if (!(policy.forecastOnly || forecast.forecastOnly)) {
-        this.noteFire(target, stored.originTsMs);
-      }
       const key = this.table.keyOf(slot) as string;
       const breachStep = Math.max(
         1,
         Math.min(horizonSteps, Math.round(decision.etaMs / stored.stepMs)),
       );
       const q = quantiles.length;
-      // The load to size for: at the breach step; for a sustained breach the highest of the
-      // horizon, since the capacity left must carry every step of it.
-      let forecastUpper = stored.values[(breachStep - 1) * q + q - 1] as number;
-      if (sustained) {
-        for (let h = 1; h <= horizonSteps; h++) {
-          forecastUpper = Math.max(forecastUpper, stored.values[(h - 1) * q + q - 1] as number);
-        }
-      }
       const predictedBreachAtMs =
         decision.predictedBreachAtMs ?? stored.originTsMs + decision.etaMs;
       const fireId = fireIdOf({
@@ -790,7 +756,7 @@ export class Processor {
               predictedBreachAtMs,
               leadTimeMs: policy.predict.leadTimeMs,
               horizonMs: policy.predict.horizonMs,
-              forecastUpper,
+              forecastUpper: stored.values[(breachStep - 1) * q + q - 1] as number,
               modelVersion: stored.modelVersion,
             },
             forecastOnly: policy.forecastOnly || forecast.forecastOnly,
@@ -798,9 +764,6 @@ export class Processor {
           },
         ),
       );
-      // The judge's verdicts (in time, prevented, false alarm) are about a breach to come; a
-      // sustained one is there already, and whether it held is not what the judge measures.
-      if (sustained) continue;
       this.judgements.push(
         ...this.judge.watch({
           fireId,
@@ -818,25 +781,6 @@ export class Processor {
       );
     }
     this.riskOfSlot.set(slot, risk);
-  }
-
-  /** Remembers a fire whose actions go out, for the policies that settle after one. */
-  private noteFire(target: ActionTarget, atMs: number): void {
-    if (this.maxSettleMs <= 0) return;
-    const map = this.lastFireOfTarget;
-    map.set(targetKeyOf(target), atMs);
-    if (map.size > this.options.maxSeries) {
-      for (const [key, firedAtMs] of map) {
-        if (atMs - firedAtMs >= this.maxSettleMs) map.delete(key);
-      }
-    }
-  }
-
-  /** True while `target` is within `settleMs` of its latest fire. */
-  private settling(target: ActionTarget, settleMs: number, atMs: number): boolean {
-    if (settleMs <= 0) return false;
-    const firedAtMs = this.lastFireOfTarget.get(targetKeyOf(target));
-    return firedAtMs !== undefined && atMs - firedAtMs < settleMs;
   }
 
   /** Views of the configured series and the top-K at risk, for /metrics and the page. */

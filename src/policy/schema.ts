@@ -140,9 +140,7 @@ export const PREDICT_PROBABILITY_WARN_BELOW = 0.05;
  * or more, and the expected breach is near enough that the target needs to start now to be
  * ready (`leadTime`, on the policy). `trigger.duration` applies to actual breaches only: a
  * quantile forecast says how likely each future step is to breach, not how long a breach
- * would last. With `sustained: true` the question is instead whether the series is on the wrong
- * side now and stays there at every step of the horizon with at least `probability` (see
- * `sustainedBreach`): the policy fires at once, since nothing is expected to change.
+ * would last.
  */
 export const PredictSchema = z
   .strictObject({
@@ -150,20 +148,6 @@ export const PredictSchema = z
     horizon: DurationMs,
     /** Minimum probability, in (0, 1], of a breach within the horizon. */
     probability: z.number(),
-    /**
-     * `true`: ask whether the series stays on the wrong side *throughout* the horizon, not
-     * whether it gets there at some step. The question of a scale-in (`direction: below`):
-     * capacity may be released early only if the load is forecast to stay low for as long as
-     * it would take to get it back.
-     */
-    sustained: z.boolean().optional(),
-    /**
-     * No predictive fire within this long after any fire of any policy on the same target.
-     * An action on the target moves the watched series by itself (a utilisation per replica
-     * jumps when replicas change), and a forecast whose input window holds that step reads it
-     * as volatility: wider bands, tail alarms that nothing in the load justifies.
-     */
-    settle: DurationMs.optional(),
   })
   .transform((p, ctx) => {
     if (p.horizon <= 0) {
@@ -183,10 +167,6 @@ export const PredictSchema = z
       horizonMs: p.horizon,
       /** Fire when P(breach within the horizon) >= this; in (0, 1]. */
       probability: p.probability,
-      /** Present (true) when the breach must hold at every step of the horizon. */
-      ...(p.sustained === true ? { sustained: true as const } : {}),
-      /** Milliseconds after a fire on the target during which no predictive fire happens. */
-      ...(p.settle !== undefined && p.settle > 0 ? { settleMs: p.settle } : {}),
     };
   });
 

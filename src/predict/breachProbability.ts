@@ -164,29 +164,6 @@ export function breachProbability(
   };
 }
 
-/**
- * The same forecast asked the sustained question: is the series on the wrong side at *every*
- * step of the horizon? `probability` becomes the minimum of the per-step probabilities — the
- * mirror of {@link BreachForecast.probability}: an upper bound on P(all steps breach), exact
- * when the paths move together, and the tightest that needs no assumption about the joint
- * behaviour — and the "breach" is due at the first step (it holds from now on). `NaN` when a
- * step could not be evaluated: a sustained claim on a partial forecast is no claim.
- */
-export function sustainedBreach(forecast: BreachForecast, stepMs: number): BreachForecast {
-  const steps = forecast.horizonSteps;
-  let probability = steps > 0 && forecast.invalidSteps === 0 ? 1 : NaN;
-  for (let h = 0; h < steps && !Number.isNaN(probability); h++) {
-    probability = Math.min(probability, forecast.stepProbabilities[h] as number);
-  }
-  const holds = probability > 0;
-  return {
-    ...forecast,
-    probability,
-    etaSteps: holds ? 1 : undefined,
-    etaMs: holds ? stepMs : undefined,
-  };
-}
-
 /** Quantile levels with their standard-normal scores, validated once per `quantiles` array. */
 interface Levels {
   readonly tau: readonly number[];

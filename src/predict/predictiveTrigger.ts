@@ -31,17 +31,6 @@ export interface PredictiveRule {
   readonly horizonMs: number;
   /** Milliseconds the target needs to be ready after an action starts (>= 0). */
   readonly leadTimeMs: number;
-  /**
-   * True: the forecast (from `sustainedBreach`) says whether the breach holds throughout the
-   * horizon. Such a breach must hold now too, fires at once and has no episode memory (see
-   * {@link PredictiveTracker}).
-   */
-  readonly sustained?: boolean;
-  /**
-   * Milliseconds after any fire on the policy's target during which no predictive fire
-   * happens (the caller folds it into `coolingDown`); 0 or absent: none.
-   */
-  readonly settleMs?: number;
 }
 
 /** Everything one evaluation needs, for one (policy, series). */
@@ -70,8 +59,6 @@ export type PredictiveReason =
   | 'no_forecast'
   /** `none`: the series is breaching now; the reactive path owns it. */
   | 'breaching'
-  /** `none` (sustained rules): the series is not breaching now, so the breach does not hold. */
-  | 'not_breaching'
   /** `none`: the breach is imminent, but the target is cooling down. */
   | 'cooling_down'
   /** `none`: this predicted breach episode was already acted upon (tracker only). */
@@ -100,12 +87,7 @@ export interface PredictiveDecision {
 export function decidePredictive(rule: PredictiveRule, input: PredictiveInput): PredictiveDecision {
   const { forecast, nowMs, stepMs } = input;
   const { probability } = forecast;
-  if (rule.sustained === true) {
-    // A sustained breach holds from now on: it is the series' present state, forecast to last.
-    // Acting on it before the reactive path's duration is the point (release capacity as soon
-    // as the forecast says it stays unneeded).
-    if (!input.breachingNow) return none('not_breaching', probability);
-  } else if (input.breachingNow) return none('breaching', probability);
+  if (input.breachingNow) return none('breaching', probability);
   if (Number.isNaN(probability)) return none('no_forecast', probability);
   if (!(probability >= rule.probability)) return none('unlikely', probability);
   // The forecast's ETA is always defined when the probability is reached (some step reaches
@@ -154,10 +136,6 @@ export class PredictiveTracker {
    * expected to emit the fire (and start the shared cooldown) when this returns `fire`.
    */
   evaluate(slot: number, input: PredictiveInput): PredictiveDecision {
-    // A sustained breach is the series' state, not a coming event: acting on it changes the
-    // state (a scale-in raises the utilisation it was sized from), so the next forecast sees
-    // the effect, and a repeat after the cooldown is a new decision on newer data.
-    if (this.rule.sustained === true) return decidePredictive(this.rule, input);
     const { probability } = input.forecast;
     if (input.breachingNow || probability < this.rule.probability / 2) {
       // A NaN probability (unknown) compares false and keeps the episode as it was.

@@ -61,14 +61,6 @@ describe('predictive policy fields', () => {
       forecastOnly: true,
     },
     {
-      name: 'sustained, with a settle time',
-      trigger: ', predict: { horizon: 10m, probability: 0.9, sustained: true, settle: 3m }',
-      extra: 'leadTime: 2m',
-      predict: { horizonMs: 600_000, probability: 0.9, sustained: true, settleMs: 180_000 },
-      leadTimeMs: 120_000,
-      forecastOnly: false,
-    },
-    {
       name: 'no lead time',
       trigger: ', predict: { horizon: 1h, probability: 0.95 }',
       extra: 'forecastOnly: false',

@@ -1,7 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import {
   breachProbability,
-  sustainedBreach,
   type BreachCondition,
   type BreachForecast,
 } from '../../../src/predict/breachProbability.js';
@@ -286,44 +285,5 @@ describe('PredictiveTracker', () => {
     tracker.forget(1);
     expect(tracker.firedSeries).toBe(1);
     expect(tracker.evaluate(1, input).kind).toBe('fire');
-  });
-});
-
-describe('sustained predictive rules (scale-in: the breach must hold throughout)', () => {
-  const sustained: PredictiveRule = { ...rule, sustained: true };
-  const withSteps = (steps: number[], invalidSteps = 0): BreachForecast => ({
-    probability: Math.max(...steps),
-    etaSteps: 1,
-    etaMs: STEP_MS,
-    stepProbabilities: Float64Array.from(steps),
-    horizonSteps: steps.length,
-    invalidSteps,
-  });
-
-  it('asks for the weakest step of the horizon, due from the first step', () => {
-    const f = sustainedBreach(withSteps([0.95, 0.7, 0.9]), STEP_MS);
-    expect(f.probability).toBeCloseTo(0.7);
-    expect(f.etaMs).toBe(STEP_MS);
-    expect(sustainedBreach(withSteps([0.95, NaN], 1), STEP_MS).probability).toBeNaN();
-    expect(sustainedBreach(withSteps([0.9, 0]), STEP_MS).etaMs).toBeUndefined();
-  });
-
-  it('fires while breaching now, not otherwise, and again after the cooldown', () => {
-    const holds = sustainedBreach(withSteps([0.9, 0.85, 0.95]), STEP_MS);
-    const input = { nowMs: 0, stepMs: STEP_MS, forecast: holds, coolingDown: false };
-    expect(summary(decidePredictive(sustained, { ...input, breachingNow: false }))).toBe(
-      'none/not_breaching',
-    );
-    const tracker = new PredictiveTracker(sustained);
-    expect(summary(tracker.evaluate(0, { ...input, breachingNow: true }))).toBe('fire/imminent');
-    expect(summary(tracker.evaluate(0, { ...input, breachingNow: true, coolingDown: true }))).toBe(
-      'none/cooling_down',
-    );
-    // No episode memory: acting changed the series, so a later forecast is a new decision.
-    expect(summary(tracker.evaluate(0, { ...input, breachingNow: true }))).toBe('fire/imminent');
-    const weak = sustainedBreach(withSteps([0.9, 0.5, 0.95]), STEP_MS);
-    expect(summary(tracker.evaluate(0, { ...input, forecast: weak, breachingNow: true }))).toBe(
-      'none/unlikely',
-    );
   });
 });

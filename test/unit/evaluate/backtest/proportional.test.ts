@@ -41,13 +41,6 @@ describe('proportional (HPA-like) scale mode', () => {
         evidence: { value: 60, direction: 'above', prediction: { forecastUpper: 95 } },
       } as never),
     ).toBe(95);
-    // A predictive scale-in (a `below` breach forecast to last) never sizes under the present.
-    const predictedIn = (value: number, forecastUpper: number) =>
-      scaleMetricValue({
-        evidence: { value, direction: 'below', prediction: { forecastUpper } },
-      } as never);
-    expect(predictedIn(40, 55)).toBe(55);
-    expect(predictedIn(58, 55)).toBe(58);
   });
 
   it('sizes a scale-in from the baseline level when the last sample is quieter', () => {
