@@ -63,6 +63,18 @@ export class SeriesHistory {
     this.lastTsMs[slot] = tsMs;
   }
 
+  /**
+   * Multiplies the slot's stored values by `factor` (finite, > 0): re-expresses the past in a
+   * new unit, e.g. a per-replica load after the replica count changed (see
+   * `ForecastEngine.rescale`).
+   */
+  rescale(slot: number, factor: number): void {
+    const ring = this.chunks[Math.floor(slot / CHUNK_SERIES)];
+    if (ring === undefined || !(factor > 0) || !Number.isFinite(factor)) return;
+    const base = (slot % CHUNK_SERIES) * this.windowSteps;
+    for (let i = 0; i < this.windowSteps; i++) ring[base + i] = (ring[base + i] as number) * factor;
+  }
+
   /** True when the slot holds a full window and knows its step. */
   isFull(slot: number): boolean {
     return this.length[slot] === this.windowSteps && (this.stepMs[slot] as number) > 0;

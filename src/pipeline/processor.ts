@@ -11,6 +11,7 @@ import {
   ACTION_SCHEMA_VERSION,
   fireIdOf,
   cooldownKeyOf,
+  targetKeyOf,
   type ActionEnvelope,
   type ActionEvidence,
   type ActionTarget,
@@ -571,6 +572,49 @@ export class Processor {
       ...(how.forecastOnly === true ? { forecastOnly: true } : {}),
     };
     return fire;
+  }
+
+  /**
+   * Tells the core that `target`'s replica count changed from `fromReplicas` to
+   * `toReplicas` (an executed scale, whoever asked for it). The series of a policy that scales
+   * that target proportionally are per-replica loads by that policy's own rule (desired =
+   * current × value / targetPerReplica), so the change moves them by itself, by
+   * from / to. Their forecast history and the forecasts awaiting their actual are rescaled by
+   * that factor: the model then sees the load, not the controller's step, which it would read
+   * as volatility (wider bands, tail alarms: on the NASA-HTTP backtest most unneeded
+   * predictive scale-ups came within minutes of a scaling action). Scans the series table:
+   * meant for actions, which are rare next to samples.
+   */
+  replicasChanged(target: ActionTarget, fromReplicas: number, toReplicas: number): void {
+    const engine = this.options.forecast?.engine;
+    if (engine === undefined || !(fromReplicas > 0) || !(toReplicas > 0)) return;
+    if (fromReplicas === toReplicas) return;
+    const factor = fromReplicas / toReplicas;
+    const key = targetKeyOf(target);
+    this.policiesOfSlot.forEach((indices, slot) => {
+      const labels = this.labelsOfSlot[slot];
+      if (labels === undefined || this.forecastSlot[slot] !== 1) return;
+      const perReplica = indices.some((index) => {
+        const policy = this.options.policies[index] as PipelinePolicy;
+        if (!policy.actions.some((a) => a.scale?.mode === 'proportional')) return false;
+        const resolved = policy.resolveTarget(labels);
+        return resolved !== undefined && targetKeyOf(resolved) === key;
+      });
+      if (!perReplica) return;
+      engine.rescale(slot, factor);
+      const pending = this.pendingScores.get(slot);
+      if (pending !== undefined) {
+        this.pendingScores.set(
+          slot,
+          pending.map((p) => ({
+            ...p,
+            median: p.median * factor,
+            upper: p.upper * factor,
+            naive: p.naive * factor,
+          })),
+        );
+      }
+    });
   }
 
   /**

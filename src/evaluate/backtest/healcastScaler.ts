@@ -123,6 +123,8 @@ export function healcastStrategy(options: HealcastScalerOptions): ScalingStrateg
           }
           executedAtMs.push(o.nowMs);
           if (to > current) lastScaleUpAtMs = o.nowMs;
+          // What the executor's outcome tells the live worker: the replica count moved.
+          processor.replicasChanged(envelope.target, current, to);
           current = to;
           trigger = envelope.trigger;
         }

@@ -189,4 +189,40 @@ describe('predictive policies in the processor', () => {
     expect(web?.forecast?.values).toHaveLength(3);
     expect(web?.policies[0]?.probability).toBeGreaterThan(0.5);
   });
+
+  it('re-expresses a per-replica series in the new replica count when its target scales', () => {
+    // Two policies on cpu{app=web}: a proportional one (its metric is per replica) on
+    // deployment web, and, for cpu{app=db}, a replica-count one (no unit to re-express).
+    const yaml = `
+- name: size-web
+  trigger: { metric: cpu, threshold: 80, duration: 2m, selector: { app: web } }
+  target: { kind: deployment, name: web }
+  actions: [{ type: scale, parameters: { targetPerReplica: 70 } }]
+  cooldown: 5m
+- name: nudge-db
+  trigger:
+    metric: cpu
+    threshold: 80
+    duration: 2m
+    selector: { app: db }
+    predict: { horizon: 10m, probability: 0.8 }
+  target: { kind: deployment, name: db }
+  actions: [{ type: scale, parameters: { replicas: '+1', max: 10 } }]
+  cooldown: 5m`;
+    const { processor, forecast } = makeProcessor(yaml, { inspectSeries: ['cpu{app="web"}'] });
+    for (let minute = 0; minute < 10; minute++) {
+      processor.processBatch([rec(minute, 60, 'web'), rec(minute, 60, 'db')], NOW);
+    }
+    const history = forecast.engine.histories;
+    const newest = (slot: number) => history?.valueAt(slot, (history.windowSteps ?? 0) - 1);
+    const [web, db] = [0, 1];
+    expect([newest(web), newest(db)]).toEqual([60, 60]);
+    // 4 → 6 replicas: the same load is 40 % of each of the 6.
+    processor.replicasChanged({ kind: 'deployment', name: 'web' }, 4, 6);
+    processor.replicasChanged({ kind: 'deployment', name: 'db' }, 4, 6);
+    expect(newest(web)).toBeCloseTo(40);
+    expect(newest(db)).toBe(60);
+    processor.replicasChanged({ kind: 'deployment', name: 'other' }, 6, 3);
+    expect(newest(web)).toBeCloseTo(40);
+  });
 });
