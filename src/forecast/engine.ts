@@ -98,13 +98,13 @@ export class ForecastEngine {
   }
 
   /**
-   * Multiplies a series' history by `factor`, for a series whose unit changed under it: a
-   * per-replica metric after its target's replica count changed. Its next forecast then reads
-   * the past load as it would weigh on the replicas there are now, instead of a step the
-   * series made only because the denominator moved.
+   * Multiplies a series' history up to `throughTsMs` by `factor`, for a series whose unit
+   * changed under it then: a per-replica metric after its target's replica count changed. Its
+   * next forecast then reads the past load as it would weigh on the replicas there are now,
+   * instead of a step the series made only because the denominator moved.
    */
-  rescale(slot: number, factor: number): void {
-    this.history?.rescale(slot, factor);
+  rescale(slot: number, factor: number, throughTsMs: number): void {
+    this.history?.rescale(slot, factor, throughTsMs);
   }
 
   /** True when the slot has a value not yet forecast (and a model could forecast it). */

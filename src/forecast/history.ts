@@ -64,15 +64,32 @@ export class SeriesHistory {
   }
 
   /**
-   * Multiplies the slot's stored values by `factor` (finite, > 0): re-expresses the past in a
-   * new unit, e.g. a per-replica load after the replica count changed (see
-   * `ForecastEngine.rescale`).
+   * Multiplies the slot's values observed at or before `throughTsMs` by `factor` (finite,
+   * > 0): re-expresses the past in a new unit, e.g. a per-replica load after the replica count
+   * changed at `throughTsMs` (see `ForecastEngine.rescale`). Values after it were measured in
+   * the new unit already (the news of a change can arrive after samples that reflect it).
    */
-  rescale(slot: number, factor: number): void {
+  rescale(slot: number, factor: number, throughTsMs: number): void {
     const ring = this.chunks[Math.floor(slot / CHUNK_SERIES)];
     if (ring === undefined || !(factor > 0) || !Number.isFinite(factor)) return;
-    const base = (slot % CHUNK_SERIES) * this.windowSteps;
-    for (let i = 0; i < this.windowSteps; i++) ring[base + i] = (ring[base + i] as number) * factor;
+    const w = this.windowSteps;
+    const count = this.length[slot] as number;
+    const lastTsMs = this.lastTsMs[slot] as number;
+    const stepMs = this.stepMs[slot] as number;
+    // Values newer than throughTsMs: the newest `skip` of the window (value k steps back from
+    // the newest is at lastTsMs − k·step).
+    const skip =
+      throughTsMs >= lastTsMs
+        ? 0
+        : stepMs > 0
+          ? Math.ceil((lastTsMs - throughTsMs) / stepMs - 1e-9)
+          : count;
+    const base = (slot % CHUNK_SERIES) * w;
+    const head = this.head[slot] as number;
+    for (let k = skip; k < count; k++) {
+      const index = base + ((head + w - 1 - k) % w);
+      ring[index] = (ring[index] as number) * factor;
+    }
   }
 
   /** True when the slot holds a full window and knows its step. */

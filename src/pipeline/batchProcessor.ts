@@ -4,7 +4,7 @@ import type {
   ForecastReport,
   RecordedDeployment,
 } from './processor.js';
-import type { Fire } from '../dispatch/envelope.js';
+import type { ActionTarget, Fire } from '../dispatch/envelope.js';
 import type { JudgedPrediction } from '../learn/predictionJudge.js';
 import type { SourceRecord } from '../ingest/source.js';
 import type { Processor } from './processor.js';
@@ -51,6 +51,13 @@ export interface ModelReloader {
 export interface BatchProcessor {
   process(records: readonly SourceRecord[], nowMs: number): Promise<ProcessedBatch>;
   syncCooldown(policyName: string, cooldownKey: string, lastFiredAtMs: number): void;
+  /** An executed scale moved `target` between replica counts at `atMs` (see Processor). */
+  replicasChanged(
+    target: ActionTarget,
+    fromReplicas: number,
+    toReplicas: number,
+    atMs: number,
+  ): void;
   /** Looks for a newly promoted model and swaps it in after warm-up (no-op without one). */
   reloadModel(): void;
   close(): Promise<void>;
@@ -73,6 +80,15 @@ export class InlineBatchProcessor implements BatchProcessor {
 
   syncCooldown(policyName: string, cooldownKey: string, lastFiredAtMs: number): void {
     this.core.syncCooldown(policyName, cooldownKey, lastFiredAtMs);
+  }
+
+  replicasChanged(
+    target: ActionTarget,
+    fromReplicas: number,
+    toReplicas: number,
+    atMs: number,
+  ): void {
+    this.core.replicasChanged(target, fromReplicas, toReplicas, atMs);
   }
 
   close(): Promise<void> {

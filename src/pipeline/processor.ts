@@ -575,17 +575,23 @@ export class Processor {
   }
 
   /**
-   * Tells the core that `target`'s replica count changed from `fromReplicas` to
-   * `toReplicas` (an executed scale, whoever asked for it). The series of a policy that scales
-   * that target proportionally are per-replica loads by that policy's own rule (desired =
-   * current × value / targetPerReplica), so the change moves them by itself, by
-   * from / to. Their forecast history and the forecasts awaiting their actual are rescaled by
-   * that factor: the model then sees the load, not the controller's step, which it would read
-   * as volatility (wider bands, tail alarms: on the NASA-HTTP backtest most unneeded
-   * predictive scale-ups came within minutes of a scaling action). Scans the series table:
-   * meant for actions, which are rare next to samples.
+   * Tells the core that `target`'s replica count changed from `fromReplicas` to `toReplicas`
+   * at event time `atMs` (an executed scale, whoever asked for it). The series of a policy that
+   * scales that target proportionally are per-replica loads by that policy's own rule
+   * (desired = current × value / targetPerReplica), so the change moves them by itself, by
+   * from / to. Their forecast history up to `atMs`, and the forecasts awaiting an actual after
+   * it, are rescaled by that factor: the model then sees the load, not the controller's step,
+   * which it would read as volatility (wider bands, tail alarms: on the NASA-HTTP backtest most
+   * unneeded predictive scale-ups came within minutes of a scaling action). The EWMA baselines
+   * and reactive triggers see the values as they are. Scans the series table: meant for
+   * actions, which are rare next to samples.
    */
-  replicasChanged(target: ActionTarget, fromReplicas: number, toReplicas: number): void {
+  replicasChanged(
+    target: ActionTarget,
+    fromReplicas: number,
+    toReplicas: number,
+    atMs: number,
+  ): void {
     const engine = this.options.forecast?.engine;
     if (engine === undefined || !(fromReplicas > 0) || !(toReplicas > 0)) return;
     if (fromReplicas === toReplicas) return;
@@ -601,17 +607,21 @@ export class Processor {
         return resolved !== undefined && targetKeyOf(resolved) === key;
       });
       if (!perReplica) return;
-      engine.rescale(slot, factor);
+      engine.rescale(slot, factor, atMs);
       const pending = this.pendingScores.get(slot);
       if (pending !== undefined) {
         this.pendingScores.set(
           slot,
-          pending.map((p) => ({
-            ...p,
-            median: p.median * factor,
-            upper: p.upper * factor,
-            naive: p.naive * factor,
-          })),
+          pending.map((p) =>
+            p.targetTsMs <= atMs
+              ? p
+              : {
+                  ...p,
+                  median: p.median * factor,
+                  upper: p.upper * factor,
+                  naive: p.naive * factor,
+                },
+          ),
         );
       }
     });

@@ -31,6 +31,10 @@ port.on('message', (message: ToThread) => {
     core.syncCooldown(message.policy, message.cooldownKey, message.lastFiredAtMs);
     return;
   }
+  if (message.kind === 'replicas') {
+    core.replicasChanged(message.target, message.fromReplicas, message.toReplicas, message.atMs);
+    return;
+  }
   if (message.kind === 'reload') {
     void models?.reload();
     return;

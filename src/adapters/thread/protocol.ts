@@ -1,3 +1,4 @@
+import type { ActionTarget } from '../../dispatch/envelope.js';
 import type { SourceRecord } from '../../ingest/source.js';
 import type { ProcessedBatch } from '../../pipeline/batchProcessor.js';
 import type { Policy } from '../../policy/schema.js';
@@ -37,6 +38,13 @@ export type ToThread =
       readonly policy: string;
       readonly cooldownKey: string;
       readonly lastFiredAtMs: number;
+    }
+  | {
+      readonly kind: 'replicas';
+      readonly target: ActionTarget;
+      readonly fromReplicas: number;
+      readonly toReplicas: number;
+      readonly atMs: number;
     }
   | { readonly kind: 'reload' };
 

@@ -1,4 +1,5 @@
 import { Worker } from 'node:worker_threads';
+import type { ActionTarget } from '../../dispatch/envelope.js';
 import { HealcastError } from '../../errors.js';
 import type { SourceRecord } from '../../ingest/source.js';
 import type { BatchProcessor, ProcessedBatch } from '../../pipeline/batchProcessor.js';
@@ -76,6 +77,16 @@ export class ThreadBatchProcessor implements BatchProcessor {
 
   syncCooldown(policyName: string, cooldownKey: string, lastFiredAtMs: number): void {
     const message: ToThread = { kind: 'sync', policy: policyName, cooldownKey, lastFiredAtMs };
+    this.thread.postMessage(message);
+  }
+
+  replicasChanged(
+    target: ActionTarget,
+    fromReplicas: number,
+    toReplicas: number,
+    atMs: number,
+  ): void {
+    const message: ToThread = { kind: 'replicas', target, fromReplicas, toReplicas, atMs };
     this.thread.postMessage(message);
   }
 

@@ -124,7 +124,7 @@ export function healcastStrategy(options: HealcastScalerOptions): ScalingStrateg
           executedAtMs.push(o.nowMs);
           if (to > current) lastScaleUpAtMs = o.nowMs;
           // What the executor's outcome tells the live worker: the replica count moved.
-          processor.replicasChanged(envelope.target, current, to);
+          processor.replicasChanged(envelope.target, current, to, o.nowMs);
           current = to;
           trigger = envelope.trigger;
         }

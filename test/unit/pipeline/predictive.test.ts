@@ -217,12 +217,32 @@ describe('predictive policies in the processor', () => {
     const newest = (slot: number) => history?.valueAt(slot, (history.windowSteps ?? 0) - 1);
     const [web, db] = [0, 1];
     expect([newest(web), newest(db)]).toEqual([60, 60]);
-    // 4 → 6 replicas: the same load is 40 % of each of the 6.
-    processor.replicasChanged({ kind: 'deployment', name: 'web' }, 4, 6);
-    processor.replicasChanged({ kind: 'deployment', name: 'db' }, 4, 6);
+    // 4 → 6 replicas after minute 9: the same load is 40 % of each of the 6.
+    const after9 = T0 + 9 * MIN;
+    processor.replicasChanged({ kind: 'deployment', name: 'web' }, 4, 6, after9);
+    processor.replicasChanged({ kind: 'deployment', name: 'db' }, 4, 6, after9);
     expect(newest(web)).toBeCloseTo(40);
     expect(newest(db)).toBe(60);
-    processor.replicasChanged({ kind: 'deployment', name: 'other' }, 6, 3);
+    processor.replicasChanged({ kind: 'deployment', name: 'other' }, 6, 3, after9);
     expect(newest(web)).toBeCloseTo(40);
+  });
+
+  it('re-expresses only the values measured before the change, when the news comes late', () => {
+    const yaml = `
+- name: size-web
+  trigger: { metric: cpu, threshold: 80, duration: 2m, selector: { app: web } }
+  target: { kind: deployment, name: web }
+  actions: [{ type: scale, parameters: { targetPerReplica: 70 } }]
+  cooldown: 5m`;
+    const { processor, forecast } = makeProcessor(yaml, { inspectSeries: ['cpu{app="web"}'] });
+    // 2 replicas at 60 % until minute 7; scaled to 3 at minute 7.5; 40 % from minute 8 on.
+    for (let minute = 0; minute < 10; minute++) {
+      processor.processBatch([rec(minute, minute < 8 ? 60 : 40, 'web')], NOW);
+    }
+    processor.replicasChanged({ kind: 'deployment', name: 'web' }, 2, 3, T0 + 7.5 * MIN);
+    const history = forecast.engine.histories;
+    const w = history?.windowSteps ?? 0;
+    const lastTen = Array.from({ length: 10 }, (_, k) => history?.valueAt(0, w - 10 + k));
+    expect(lastTen.map((v) => Math.round(v ?? NaN))).toEqual(Array(10).fill(40));
   });
 });
