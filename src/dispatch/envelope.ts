@@ -10,7 +10,9 @@ export const ACTION_SCHEMA_VERSION = 'healcast.action/v1' as const;
 // v1 grew `trigger: "predictive"` and `evidence.prediction` additively (issue #3), and
 // `evidence.deployment` for deployment-gated policies (issue #4, automatic rollbacks), and
 // `evidence.breachPeak` (issue #5, scale-in sized from the breach's highest value), and
-// `evidence.forecastAheadPeak` (issue #5, nor below the load forecast within the lead time).
+// `evidence.forecastAheadPeak` (issue #5, nor below the load forecast within the lead time),
+// and `evidence.prediction.forecastAtRisk` (issue #5, predictive scale-outs sized for the load
+// at the policy's own probability, not the forecast's outer quantile).
 
 export const ActionTargetSchema = z.object({
   kind: z.string().min(1),
@@ -62,6 +64,12 @@ export const ActionEvidenceSchema = z.object({
       horizonMs: z.number().positive(),
       /** The upper-quantile forecast at the predicted breach step. */
       forecastUpper: z.number(),
+      /**
+       * Additive (issue #5): the forecast at the predicted breach step at level 1 − the
+       * policy's probability — the load the policy's own risk tolerance plans for. A
+       * proportional scale sizes from it when present (else from `forecastUpper`).
+       */
+      forecastAtRisk: z.number().optional(),
       modelVersion: z.string(),
     })
     .optional(),

@@ -150,8 +150,10 @@ export function planScale(
 }
 
 /**
- * The metric value a proportional scale uses: for a predictive fire the forecast's upper
- * quantile at the predicted breach step (size for the load that is coming); for a reactive
+ * The metric value a proportional scale uses: for a predictive fire the forecast at the
+ * predicted breach step at level 1 − the policy's probability (`prediction.forecastAtRisk`;
+ * from a worker that does not send it, the forecast's upper quantile): size for the load that
+ * is coming, at the risk the policy fires on; for a reactive
  * `below` breach (a scale-in) the highest value of the breach (`evidence.breachPeak`), or,
  * from a worker that does not send it, the higher of the value and the series' EWMA baseline
  * mean — and not less than the load forecast before released capacity could be back
@@ -166,20 +168,32 @@ export function planScale(
  * released now takes the lead time to come back, so the load expected until then must still
  * fit.
  *
- * A `below` fire never asks for more replicas: with the envelope's `targetPerReplica` known,
- * the value is capped there (desired = current), as a forecast or a baseline above the target
- * says not to scale in, not to scale out.
+ * A `below` fire never asks for more replicas, nor a predictive `above` fire for fewer: with
+ * the envelope's `targetPerReplica` known, the value is capped (floored) there (desired =
+ * current), as a forecast or a baseline on the other side of the target says not to act, not to
+ * act the other way.
+ *
+ * Why the predictive size follows the policy's probability: the policy fires when the
+ * forecast's (1 − p) quantile crosses the threshold; sizing from its outermost quantile (p90)
+ * planned for more load than the firing rule believed in. In the backtest at p = 0.3 it cut
+ * cost 1.5 points on NASA-HTTP (107.0 → 105.5 % of the HPA's replica-minutes) and 1.1 on
+ * Alibaba, at about the same violations.
  */
 export function scaleMetricValue(envelope: Pick<ActionEnvelope, 'evidence' | 'scale'>): number {
   const { evidence } = envelope;
-  if (evidence.prediction !== undefined) return evidence.prediction.forecastUpper;
+  const target = envelope.scale?.targetPerReplica;
+  const { prediction } = evidence;
+  if (prediction !== undefined) {
+    const value = prediction.forecastAtRisk ?? prediction.forecastUpper;
+    // A forecast fire on an `above` trigger adds capacity or keeps it, never releases it.
+    return target === undefined || evidence.direction !== 'above' ? value : Math.max(value, target);
+  }
   if (evidence.direction !== 'below') return evidence.value;
   let value = evidence.value;
   if (evidence.breachPeak !== undefined) value = Math.max(value, evidence.breachPeak);
   else if (evidence.baselineMean !== null) value = Math.max(value, evidence.baselineMean);
   if (evidence.forecastAheadPeak !== undefined) value = Math.max(value, evidence.forecastAheadPeak);
-  const cap = envelope.scale?.targetPerReplica;
-  return cap === undefined ? value : Math.min(value, cap);
+  return target === undefined ? value : Math.min(value, target);
 }
 
 /** Executed actions inside the rate-limit window, and whether one more is allowed. */

@@ -27,7 +27,7 @@ import { DeploymentWindows, type RecordOutcome } from '../policy/deploymentWindo
 import type { PipelineDeploymentGate, PipelinePolicy } from './pipelinePolicy.js';
 import type { ForecastEngine, ForecastRoundStats, StoredForecast } from '../forecast/engine.js';
 import type { SeriesListEntry, SeriesView } from '../forecast/seriesView.js';
-import { breachProbability, horizonStepsFor } from '../predict/breachProbability.js';
+import { breachProbability, horizonStepsFor, quantileAt } from '../predict/breachProbability.js';
 import type { FamilyQuality, ForecastQualityTracker } from '../predict/forecastQuality.js';
 import { PredictiveTracker } from '../predict/predictiveTrigger.js';
 import { PredictionJudge, type JudgedPrediction } from '../learn/predictionJudge.js';
@@ -832,6 +832,14 @@ export class Processor {
               leadTimeMs: policy.predict.leadTimeMs,
               horizonMs: policy.predict.horizonMs,
               forecastUpper: stored.values[(breachStep - 1) * q + q - 1] as number,
+              ...atRisk(
+                quantileAt(
+                  stored.values,
+                  (breachStep - 1) * q,
+                  quantiles,
+                  1 - policy.predict.probability,
+                ),
+              ),
               modelVersion: stored.modelVersion,
             },
             forecastOnly: policy.forecastOnly || forecast.forecastOnly,
@@ -991,3 +999,8 @@ interface PendingScore {
 }
 
 /** Index of the median (or the quantile closest to it). */
+
+/** `forecastAtRisk` for a prediction's evidence, left out when the forecast there is unusable. */
+function atRisk(value: number): { forecastAtRisk?: number } {
+  return Number.isFinite(value) ? { forecastAtRisk: value } : {};
+}

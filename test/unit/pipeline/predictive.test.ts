@@ -101,6 +101,9 @@ describe('predictive policies in the processor', () => {
     expect(prediction?.probability).toBeGreaterThanOrEqual(0.8);
     // Fired early enough: the predicted breach is at most lead time + one step away ...
     expect(prediction?.etaMs).toBeLessThanOrEqual(4 * MIN);
+    // Sized at the policy's risk (probability 0.8: the forecast's p20), under its p90.
+    expect(prediction?.forecastAtRisk).toBeGreaterThan(60);
+    expect(prediction?.forecastAtRisk).toBeLessThan(prediction?.forecastUpper ?? 0);
     // ... and the actual breach came no sooner than the lead time after the action.
     expect(firstBreachMinute - (first?.minute ?? 0)).toBeGreaterThanOrEqual(3);
     // The reactive path does not fire again for the same breach within the cooldown.

@@ -91,6 +91,29 @@ describe('proportional (HPA-like) scale mode', () => {
     ).toBe(90);
   });
 
+  it("sizes a predictive scale-out at the policy's risk level, never as a scale-in", () => {
+    const predicted = (forecastUpper: number, forecastAtRisk?: number) =>
+      scaleMetricValue({
+        evidence: {
+          value: 60,
+          direction: 'above',
+          prediction: {
+            forecastUpper,
+            ...(forecastAtRisk === undefined ? {} : { forecastAtRisk }),
+          },
+        },
+        scale,
+      } as never);
+    expect(predicted(120, 95)).toBe(95);
+    // A worker that does not send it: the upper quantile, as before.
+    expect(predicted(120)).toBe(120);
+    // A forecast under the target keeps the count: a scale-out policy does not scale in.
+    expect(predicted(120, 50)).toBe(70);
+    expect(
+      planScale(scale, 10, guardrails, { executedAtMs: [] }, 0, predicted(120, 50)),
+    ).toMatchObject({ ok: false, reason: 'no_change' });
+  });
+
   it('does not size a scale-in below the load forecast until capacity could be back', () => {
     const below = (breachPeak: number, forecastAheadPeak?: number, withScale = true) =>
       scaleMetricValue({
