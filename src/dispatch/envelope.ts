@@ -9,7 +9,10 @@ import { z } from 'zod';
 export const ACTION_SCHEMA_VERSION = 'healcast.action/v1' as const;
 // v1 grew `trigger: "predictive"` and `evidence.prediction` additively (issue #3), and
 // `evidence.deployment` for deployment-gated policies (issue #4, automatic rollbacks), and
-// `evidence.breachPeak` (issue #5, scale-in sized from the breach's highest value).
+// `evidence.breachPeak` (issue #5, scale-in sized from the breach's highest value), and
+// `evidence.forecastAheadPeak` (issue #5, nor below the load forecast within the lead time),
+// and `evidence.prediction.forecastAtRisk` (issue #5, predictive scale-outs sized for the load
+// at the policy's own probability, not the forecast's outer quantile).
 
 export const ActionTargetSchema = z.object({
   kind: z.string().min(1),
@@ -30,6 +33,12 @@ export const ActionEvidenceSchema = z.object({
    * breach, from `breachStartMs` to the sample that completed it. A scale-in sizes from it.
    */
   breachPeak: z.number().optional(),
+  /**
+   * For reactive `below` fires of a policy with a lead time (additive, issue #5): the highest
+   * median forecast of the series from the fire until a lead time later — the load expected
+   * before released capacity could be back. A scale-in is not sized below it.
+   */
+  forecastAheadPeak: z.number().optional(),
   threshold: z.number(),
   direction: z.enum(['above', 'below']),
   /** Event time of the first breaching sample and how long the breach had lasted. */
@@ -55,6 +64,12 @@ export const ActionEvidenceSchema = z.object({
       horizonMs: z.number().positive(),
       /** The upper-quantile forecast at the predicted breach step. */
       forecastUpper: z.number(),
+      /**
+       * Additive (issue #5): the forecast at the predicted breach step at level 1 − the
+       * policy's probability — the load the policy's own risk tolerance plans for. A
+       * proportional scale sizes from it when present (else from `forecastUpper`).
+       */
+      forecastAtRisk: z.number().optional(),
       modelVersion: z.string(),
     })
     .optional(),

@@ -18,6 +18,12 @@ export interface PipelinePolicy extends BreachRule {
   readonly actions: readonly PipelineAction[];
   /** The predictive trigger, when the policy has one. */
   readonly predict: PredictiveRule | undefined;
+  /**
+   * Milliseconds the target needs after an action before it helps. For a `below` policy (a
+   * scale-in) it is how long released capacity takes to come back: its reactive fires carry
+   * the load forecast until then (`evidence.forecastAheadPeak`). Absent: 0.
+   */
+  readonly leadTimeMs?: number;
   /** Predictive fires are recorded but not enqueued. */
   readonly forecastOnly: boolean;
   /** The deployment gate, when the policy fires only inside a deployment's watch window. */
@@ -78,6 +84,7 @@ export function toPipelinePolicy(policy: Policy): PipelinePolicy {
             horizonMs: trigger.predict.horizonMs,
             leadTimeMs: policy.leadTimeMs,
           },
+    leadTimeMs: policy.leadTimeMs,
     forecastOnly: policy.forecastOnly,
     deployment: policy.deployment === undefined ? undefined : bindGate(policy.deployment),
     actions: policy.actions.map((action) => ({

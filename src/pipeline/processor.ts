@@ -27,12 +27,13 @@ import { DeploymentWindows, type RecordOutcome } from '../policy/deploymentWindo
 import type { PipelineDeploymentGate, PipelinePolicy } from './pipelinePolicy.js';
 import type { ForecastEngine, ForecastRoundStats, StoredForecast } from '../forecast/engine.js';
 import type { SeriesListEntry, SeriesView } from '../forecast/seriesView.js';
-import { breachProbability, horizonStepsFor } from '../predict/breachProbability.js';
+import { breachProbability, horizonStepsFor, quantileAt } from '../predict/breachProbability.js';
 import type { FamilyQuality, ForecastQualityTracker } from '../predict/forecastQuality.js';
 import { PredictiveTracker } from '../predict/predictiveTrigger.js';
 import { PredictionJudge, type JudgedPrediction } from '../learn/predictionJudge.js';
 import type { DetectorConfig } from '../detect/config.js';
 import { bandFor, SeriesDetectors } from '../detect/detectors.js';
+import { forecastAheadPeak } from './forecastAheadPeak.js';
 
 /** Settings of the pure processing core. */
 export interface ProcessorSettings {
@@ -464,12 +465,30 @@ export class Processor {
             labels: sample.labels,
             breachStartMs: decision.startMs,
             breachPeak: decision.peak,
+            forecastAheadPeak: this.aheadPeakFor(policy, slot, sample.timestampMs),
             reading,
             deployment,
           },
         ),
       );
     }
+  }
+
+  /**
+   * For a reactive `below` fire of a policy with a lead time (a scale-in whose capacity takes
+   * that long to come back): the highest median forecast of the series until then, so the
+   * executor does not size the scale-in below the load expected before a scale-out could
+   * restore it. Undefined without a usable forecast (none, stale, or a family whose forecasts
+   * do worse than naive).
+   */
+  private aheadPeakFor(policy: PipelinePolicy, slot: number, atMs: number): number | undefined {
+    const forecast = this.options.forecast;
+    const leadTimeMs = policy.leadTimeMs ?? 0;
+    if (policy.direction !== 'below' || leadTimeMs <= 0 || forecast === undefined) return undefined;
+    const spec = forecast.engine.model?.info.spec;
+    if (spec === undefined || this.forecastSlot[slot] !== 1) return undefined;
+    if (forecast.quality.isFallback(policy.metric)) return undefined;
+    return forecastAheadPeak(forecast.engine.forecastOf(slot), spec.quantiles, atMs, leadTimeMs);
   }
 
   /** One policy firing: an envelope per action, the evidence, and the sink's facts. */
@@ -488,6 +507,7 @@ export class Processor {
       labels: Readonly<Record<string, string>>;
       breachStartMs: number;
       breachPeak?: number;
+      forecastAheadPeak?: number | undefined;
       reading?: BaselineReading;
       prediction?: ActionEvidence['prediction'];
       forecastOnly?: boolean;
@@ -522,6 +542,7 @@ export class Processor {
       labels: how.labels,
       value,
       ...(how.breachPeak === undefined ? {} : { breachPeak: how.breachPeak }),
+      ...(how.forecastAheadPeak === undefined ? {} : { forecastAheadPeak: how.forecastAheadPeak }),
       threshold: policy.threshold,
       direction: policy.direction,
       breachStartMs: how.breachStartMs,
@@ -811,6 +832,14 @@ export class Processor {
               leadTimeMs: policy.predict.leadTimeMs,
               horizonMs: policy.predict.horizonMs,
               forecastUpper: stored.values[(breachStep - 1) * q + q - 1] as number,
+              ...atRisk(
+                quantileAt(
+                  stored.values,
+                  (breachStep - 1) * q,
+                  quantiles,
+                  1 - policy.predict.probability,
+                ),
+              ),
               modelVersion: stored.modelVersion,
             },
             forecastOnly: policy.forecastOnly || forecast.forecastOnly,
@@ -970,3 +999,8 @@ interface PendingScore {
 }
 
 /** Index of the median (or the quantile closest to it). */
+
+/** `forecastAtRisk` for a prediction's evidence, left out when the forecast there is unusable. */
+function atRisk(value: number): { forecastAtRisk?: number } {
+  return Number.isFinite(value) ? { forecastAtRisk: value } : {};
+}

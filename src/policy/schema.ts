@@ -752,7 +752,12 @@ export const HealingPolicySchema = z
       warnings.push('cooldown: 0, so the policy fires again on every qualifying sample');
     }
     if (predict === undefined) {
-      if (policy.leadTime !== undefined) {
+      // A scale-in's lead time is how long released capacity takes to come back: its fires
+      // carry the load forecast until then, which a proportional scale is not sized below.
+      const sizesScaleIn =
+        trigger.direction === 'below' &&
+        policy.actions.some((a) => a.type === 'scale' && a.scale.mode === 'proportional');
+      if (policy.leadTime !== undefined && !sizesScaleIn) {
         warnings.push('leadTime: has no effect without trigger.predict');
       }
       if (policy.forecastOnly === true) {

@@ -164,6 +164,45 @@ export function breachProbability(
   };
 }
 
+/**
+ * The value at probability `level` of one step's forecast distribution — the inverse of the
+ * CDF described in the module comment (linear between the given quantiles, normal tails
+ * beyond, crossing quantiles sorted first). `offset` is where the step's quantile values start
+ * in `values`. A predictive policy that acts at probability p sizes for the value at level
+ * 1 − p: the load its own risk tolerance says to plan for. NaN when a value is not finite;
+ * `level` is clamped into (0, 1).
+ */
+export function quantileAt(
+  values: ArrayLike<number>,
+  offset: number,
+  quantiles: readonly number[],
+  level: number,
+): number {
+  const { tau, z } = levelsOf(quantiles);
+  const n = quantiles.length;
+  const v = new Float64Array(n);
+  for (let i = 0; i < n; i++) {
+    const x = values[offset + i] as number;
+    if (!Number.isFinite(x)) return NaN;
+    v[i] = x;
+  }
+  v.sort();
+  const lo = v[0] as number;
+  const hi = v[n - 1] as number;
+  if (hi === lo) return lo;
+  const l = Math.min(1 - 1e-9, Math.max(1e-9, level));
+  if (l < (tau[0] as number) || l > (tau[n - 1] as number)) {
+    const zLo = z[0] as number;
+    const sigma = (hi - lo) / ((z[n - 1] as number) - zLo);
+    return lo - sigma * zLo + sigma * normalQuantile(l);
+  }
+  let i = 0;
+  while (i < n - 2 && (tau[i + 1] as number) < l) i++;
+  const ta = tau[i] as number;
+  const va = v[i] as number;
+  return va + (((v[i + 1] as number) - va) * (l - ta)) / ((tau[i + 1] as number) - ta);
+}
+
 /** Quantile levels with their standard-normal scores, validated once per `quantiles` array. */
 interface Levels {
   readonly tau: readonly number[];

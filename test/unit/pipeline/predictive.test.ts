@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { BaselineConfigSchema } from '../../../src/baseline/ewma.js';
+import { ActionEnvelopeSchema } from '../../../src/dispatch/envelope.js';
 import { ForecastEngine } from '../../../src/forecast/engine.js';
 import { DEFAULT_DECODE_LIMITS } from '../../../src/ingest/limits.js';
 import type { SourceRecord } from '../../../src/ingest/source.js';
@@ -100,6 +101,9 @@ describe('predictive policies in the processor', () => {
     expect(prediction?.probability).toBeGreaterThanOrEqual(0.8);
     // Fired early enough: the predicted breach is at most lead time + one step away ...
     expect(prediction?.etaMs).toBeLessThanOrEqual(4 * MIN);
+    // Sized at the policy's risk (probability 0.8: the forecast's p20), under its p90.
+    expect(prediction?.forecastAtRisk).toBeGreaterThan(60);
+    expect(prediction?.forecastAtRisk).toBeLessThan(prediction?.forecastUpper ?? 0);
     // ... and the actual breach came no sooner than the lead time after the action.
     expect(firstBreachMinute - (first?.minute ?? 0)).toBeGreaterThanOrEqual(3);
     // The reactive path does not fire again for the same breach within the cooldown.
@@ -244,5 +248,59 @@ describe('predictive policies in the processor', () => {
     const w = history?.windowSteps ?? 0;
     const lastTen = Array.from({ length: 10 }, (_, k) => history?.valueAt(0, w - 10 + k));
     expect(lastTen.map((v) => Math.round(v ?? NaN))).toEqual(Array(10).fill(40));
+  });
+});
+
+describe('Processor: forecastAheadPeak on a scale-in', () => {
+  // The scale-out watches the series predictively (so it is forecast); the scale-in fires
+  // reactively after 70 quiet minutes, when the forecast has a full window.
+  const yaml = (leadTime: string) => `
+- name: scale-out
+  trigger: { metric: cpu, threshold: 80, duration: 0, predict: { horizon: 10m, probability: 0.8 } }
+  leadTime: 3m
+  target: { kind: deployment, name: web }
+  actions: [{ type: scale, parameters: { targetPerReplica: 70 } }]
+  cooldown: 1m
+- name: scale-in
+  trigger: { metric: cpu, threshold: 63, direction: below, duration: 70m }
+  ${leadTime}
+  target: { kind: deployment, name: web }
+  actions: [{ type: scale, parameters: { targetPerReplica: 70 } }]
+  cooldown: 5m`;
+
+  /** Load rising 0.5 % a minute from 20 %: below 63 % throughout, 55 % at minute 70. */
+  function fires(policies: string, withForecast = true) {
+    const processor = withForecast
+      ? makeProcessor(policies).processor
+      : new Processor({
+          policies: parsePolicies(policies, 'test.yaml').map(toPipelinePolicy),
+          baseline: BaselineConfigSchema.parse({ warmupSamples: 5 }),
+          maxSeries: 10,
+          format: 'auto',
+          limits: DEFAULT_DECODE_LIMITS,
+        });
+    const all = [];
+    for (let minute = 0; minute <= 70; minute++) {
+      all.push(...processor.processBatch([rec(minute, 20 + 0.5 * minute)], NOW).fires);
+    }
+    return all;
+  }
+
+  it('carries the load forecast until a lead time after the fire', () => {
+    const fired = fires(yaml('leadTime: 3m'));
+    expect(fired.map((f) => f.policy)).toEqual(['scale-in']);
+    const envelope = fired[0]?.actions[0];
+    expect(envelope?.evidence.breachPeak).toBe(55);
+    // The trend goes on: about 56.5 % by minute 73, above anything the quiet spell saw.
+    expect(envelope?.evidence.forecastAheadPeak).toBeGreaterThan(56);
+    expect(envelope?.evidence.forecastAheadPeak).toBeLessThan(57);
+    expect(ActionEnvelopeSchema.parse(envelope)).toEqual(envelope);
+  });
+
+  it('is left out without a lead time or without a forecast', () => {
+    expect(fires(yaml(''))[0]?.actions[0]?.evidence).not.toHaveProperty('forecastAheadPeak');
+    const reactive = fires(yaml('leadTime: 3m'), false);
+    expect(reactive.map((f) => f.policy)).toEqual(['scale-in']);
+    expect(reactive[0]?.actions[0]?.evidence).not.toHaveProperty('forecastAheadPeak');
   });
 });

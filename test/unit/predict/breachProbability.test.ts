@@ -2,6 +2,7 @@ import { describe, expect, it } from 'vitest';
 import {
   breachProbability,
   horizonStepsFor,
+  quantileAt,
   type BreachCondition,
 } from '../../../src/predict/breachProbability.js';
 
@@ -298,5 +299,39 @@ describe('horizonStepsFor', () => {
     { horizonMs: 0, stepMs: 60_000, want: 0 },
   ])('$horizonMs ms at $stepMs ms steps → $want', ({ horizonMs, stepMs, want }) => {
     expect(horizonStepsFor(horizonMs, stepMs)).toBe(want);
+  });
+});
+
+describe('quantileAt', () => {
+  const step = path([
+    [0, 0, 0],
+    [90, 100, 120],
+  ]);
+
+  it('reproduces the given quantiles and is linear between them', () => {
+    expect(quantileAt(step, 3, QUANTILES, 0.5)).toBe(100);
+    expect(quantileAt(step, 3, QUANTILES, 0.9)).toBe(120);
+    expect(quantileAt(step, 3, QUANTILES, 0.7)).toBeCloseTo(110);
+    expect(quantileAt(step, 3, QUANTILES, 0.3)).toBeCloseTo(95);
+  });
+
+  it('is the inverse of the breach probability, tails included', () => {
+    for (const level of [0.05, 0.3, 0.65, 0.97]) {
+      const x = quantileAt(step, 3, QUANTILES, level);
+      const p = breachProbability(
+        { values: step.slice(3), quantiles: QUANTILES, stepMs: STEP_MS },
+        { threshold: x, direction: 'below', inclusive: true },
+        { horizonSteps: 1 },
+      ).probability;
+      expect(p).toBeCloseTo(level, 5);
+    }
+  });
+
+  it('handles crossing, equal and bad quantile values', () => {
+    expect(quantileAt([120, 100, 90], 0, QUANTILES, 0.9)).toBe(120);
+    expect(quantileAt(step, 0, QUANTILES, 0.99)).toBe(0);
+    expect(quantileAt([1, NaN, 3], 0, QUANTILES, 0.5)).toBeNaN();
+    // Level 1 (a policy acting at probability 0) stays finite.
+    expect(Number.isFinite(quantileAt(step, 3, QUANTILES, 0))).toBe(true);
   });
 });

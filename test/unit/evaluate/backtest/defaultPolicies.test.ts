@@ -20,4 +20,18 @@ describe('default backtest policies', () => {
       expect(p.leadTimeMs, p.name).toBe(settings.startupDelay);
     }
   });
+
+  // A scale-in must not give up capacity the forecast expects to need before a released
+  // replica could serve again: its lead time is the same start-up delay, not a fitted horizon.
+  it.each(TraceKindSchema.options)('%s: scale-in lead time = the start-up delay', (kind) => {
+    const file = `src/demo/backtest/${kind}.policy.yaml`;
+    const policies = parsePolicies(readFileSync(file, 'utf8'), file);
+    const settings = SimulationSettingsSchema.parse(DEFAULT_SIMULATION[kind]);
+    const scaleIns = policies.filter((p) => p.trigger.direction === 'below');
+    expect(scaleIns.length).toBeGreaterThan(0);
+    for (const p of scaleIns) {
+      expect(p.leadTimeMs, p.name).toBe(settings.startupDelay);
+      expect(p.warnings, p.name).toEqual([]);
+    }
+  });
 });

@@ -91,6 +91,82 @@ describe('proportional (HPA-like) scale mode', () => {
     ).toBe(90);
   });
 
+  it("sizes a predictive scale-out at the policy's risk level, never as a scale-in", () => {
+    const predicted = (forecastUpper: number, forecastAtRisk?: number) =>
+      scaleMetricValue({
+        evidence: {
+          value: 60,
+          direction: 'above',
+          prediction: {
+            forecastUpper,
+            ...(forecastAtRisk === undefined ? {} : { forecastAtRisk }),
+          },
+        },
+        scale,
+      } as never);
+    expect(predicted(120, 95)).toBe(95);
+    // A worker that does not send it: the upper quantile, as before.
+    expect(predicted(120)).toBe(120);
+    // A forecast under the target keeps the count: a scale-out policy does not scale in.
+    expect(predicted(120, 50)).toBe(70);
+    expect(
+      planScale(scale, 10, guardrails, { executedAtMs: [] }, 0, predicted(120, 50)),
+    ).toMatchObject({ ok: false, reason: 'no_change' });
+  });
+
+  it('does not size a scale-in below the load forecast until capacity could be back', () => {
+    const below = (breachPeak: number, forecastAheadPeak?: number, withScale = true) =>
+      scaleMetricValue({
+        evidence: {
+          value: 20,
+          breachPeak,
+          direction: 'below',
+          baselineMean: 40,
+          ...(forecastAheadPeak === undefined ? {} : { forecastAheadPeak }),
+        },
+        ...(withScale ? { scale } : {}),
+      } as never);
+    // The quiet spell peaked at 50 %, the forecast expects 62 % within the lead time.
+    expect(below(50, 62)).toBe(62);
+    // 10 replicas: ceil(10 × 62 / 70) = 9, where the breach's peak alone would give 8.
+    expect(planScale(scale, 10, guardrails, { executedAtMs: [] }, 0, below(50, 62))).toMatchObject({
+      ok: true,
+      toReplicas: 9,
+    });
+    // A forecast below the peak changes nothing; without one the peak rules as before.
+    expect(below(50, 30)).toBe(50);
+    expect(below(50)).toBe(50);
+    // Load forecast above the target: do not scale in — but never scale out on a `below` fire.
+    expect(below(50, 95)).toBe(70);
+    expect(planScale(scale, 10, guardrails, { executedAtMs: [] }, 0, below(50, 95))).toMatchObject({
+      ok: false,
+      reason: 'no_change',
+    });
+    // Without the envelope's scale (no target known) the value is not capped.
+    expect(below(50, 95, false)).toBe(95);
+    // Predictive and `above` fires ignore it.
+    expect(
+      scaleMetricValue({
+        evidence: { value: 90, direction: 'above', forecastAheadPeak: 120 },
+        scale,
+      } as never),
+    ).toBe(90);
+  });
+
+  it('takes a lead time on a proportional scale-in without a warning', () => {
+    const parse = (action: string) =>
+      parsePolicies(
+        `- trigger: { metric: u, threshold: 63, direction: below, duration: 5m }
+  leadTime: 2m
+  target: { name: web }
+  actions: [{ type: scale, parameters: { ${action} } }]`,
+        'p.yaml',
+      )[0]?.warnings;
+    expect(parse('targetPerReplica: 70')).toEqual([]);
+    // A relative scale-in does not size from anything: the lead time has no effect there.
+    expect(parse("replicas: '-1'")).toEqual(['leadTime: has no effect without trigger.predict']);
+  });
+
   it('is a validated policy parameter', () => {
     const [policy] = parsePolicies(
       `- trigger: { metric: u, threshold: 77, duration: 0 }
