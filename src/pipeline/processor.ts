@@ -998,8 +998,6 @@ interface PendingScore {
   readonly naive: number;
 }
 
-/** Index of the median (or the quantile closest to it). */
-
 /** `forecastAtRisk` for a prediction's evidence, left out when the forecast there is unusable. */
 function atRisk(value: number): { forecastAtRisk?: number } {
   return Number.isFinite(value) ? { forecastAtRisk: value } : {};
