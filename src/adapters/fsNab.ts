@@ -1,4 +1,4 @@
-import { mkdir, readdir, readFile, writeFile } from 'node:fs/promises';
+import { access, mkdir, readdir, readFile, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { z } from 'zod';
 import { HealcastError } from '../errors.js';
@@ -128,6 +128,26 @@ export async function readNabDataFile(file: NabDataFile): Promise<NabRow[]> {
   }
   if (rows.length === 0) throw dataError(`${file.path}: no data rows`);
   return rows;
+}
+
+/**
+ * Where the labels are when `--labels` is not given: `DIR/combined_windows.json` (the layout of
+ * ../shared/data/nab), else `DIR/../labels/combined_windows.json` (a checkout of the NAB
+ * repository, whose data folder is `NAB/data` and labels `NAB/labels`).
+ */
+export async function defaultNabLabelsFile(dataDir: string): Promise<string> {
+  const beside = path.join(dataDir, 'combined_windows.json');
+  const nabRepo = path.join(dataDir, '..', 'labels', 'combined_windows.json');
+  for (const candidate of [beside, nabRepo]) {
+    if (
+      await access(candidate).then(
+        () => true,
+        () => false,
+      )
+    )
+      return candidate;
+  }
+  return beside; // reading it fails with an error that names it
 }
 
 /** Reads and JSON-decodes a labels file (`combined_windows.json`); the shape is checked by the caller. */

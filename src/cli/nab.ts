@@ -1,11 +1,11 @@
 import { encodeJsonSample } from '../ingest/encodeJson.js';
-import { access } from 'node:fs/promises';
 import path from 'node:path';
 // cli-progress: the terminal progress bar the train command uses too.
 import cliProgress from 'cli-progress';
 import { z } from 'zod';
 import { currentModel } from '../adapters/fsModelRegistry.js';
 import {
+  defaultNabLabelsFile,
   listNabDataFiles,
   nabResultsPath,
   readNabDataFile,
@@ -86,26 +86,6 @@ export async function nabDetectorConfig(file: string | undefined): Promise<Detec
     );
   }
   return { ...parsed.data, metrics: [NAB_METRIC] };
-}
-
-/**
- * Where the labels are when `--labels` is not given: `DIR/combined_windows.json` (the layout of
- * ../shared/data/nab), else `DIR/../labels/combined_windows.json` (a checkout of the NAB
- * repository, whose data folder is `NAB/data` and labels `NAB/labels`).
- */
-async function defaultLabelsFile(dataDir: string): Promise<string> {
-  const beside = path.join(dataDir, 'combined_windows.json');
-  const nabRepo = path.join(dataDir, '..', 'labels', 'combined_windows.json');
-  for (const candidate of [beside, nabRepo]) {
-    if (
-      await access(candidate).then(
-        () => true,
-        () => false,
-      )
-    )
-      return candidate;
-  }
-  return beside; // reading it fails with an error that names it
 }
 
 /** Rows per processBatch call, like a Kafka batch of one series. */
@@ -225,7 +205,7 @@ export async function nab(flags: NabFlags, output: CommandOutput): Promise<numbe
   const detector = await nabDetectorConfig(options.detector);
   const dataDir = path.resolve(options.data);
   const outDir = path.resolve(options.out);
-  const labelsFile = path.resolve(options.labels ?? (await defaultLabelsFile(dataDir)));
+  const labelsFile = path.resolve(options.labels ?? (await defaultNabLabelsFile(dataDir)));
   const windows = parseNabWindows(await readNabLabels(labelsFile));
   const files = await listNabDataFiles(dataDir);
   const unlabelled = files.filter((f) => !windows.has(f.name));

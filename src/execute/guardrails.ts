@@ -168,10 +168,10 @@ export function planScale(
  * released now takes the lead time to come back, so the load expected until then must still
  * fit.
  *
- * A `below` fire never asks for more replicas, nor a predictive `above` fire for fewer: with
- * the envelope's `targetPerReplica` known, the value is capped (floored) there (desired =
- * current), as a forecast or a baseline on the other side of the target says not to act, not to
- * act the other way.
+ * A `below` fire never asks for more replicas, nor an `above` fire for fewer: with the
+ * envelope's `targetPerReplica` known, the value is capped (floored) there (desired =
+ * current), as a forecast, a baseline or a threshold on the other side of the target says not
+ * to act, not to act the other way.
  *
  * Why the predictive size follows the policy's probability: the policy fires when the
  * forecast's (1 − p) quantile crosses the threshold; sizing from its outermost quantile (p90)
@@ -181,19 +181,26 @@ export function planScale(
  */
 export function scaleMetricValue(envelope: Pick<ActionEnvelope, 'evidence' | 'scale'>): number {
   const { evidence } = envelope;
-  const target = envelope.scale?.targetPerReplica;
   const { prediction } = evidence;
+  let value: number;
   if (prediction !== undefined) {
-    const value = prediction.forecastAtRisk ?? prediction.forecastUpper;
-    // A forecast fire on an `above` trigger adds capacity or keeps it, never releases it.
-    return target === undefined || evidence.direction !== 'above' ? value : Math.max(value, target);
+    value = prediction.forecastAtRisk ?? prediction.forecastUpper;
+  } else if (evidence.direction === 'below') {
+    value = evidence.value;
+    if (evidence.breachPeak !== undefined) value = Math.max(value, evidence.breachPeak);
+    else if (evidence.baselineMean !== null) value = Math.max(value, evidence.baselineMean);
+    if (evidence.forecastAheadPeak !== undefined) {
+      value = Math.max(value, evidence.forecastAheadPeak);
+    }
+  } else {
+    value = evidence.value;
   }
-  if (evidence.direction !== 'below') return evidence.value;
-  let value = evidence.value;
-  if (evidence.breachPeak !== undefined) value = Math.max(value, evidence.breachPeak);
-  else if (evidence.baselineMean !== null) value = Math.max(value, evidence.baselineMean);
-  if (evidence.forecastAheadPeak !== undefined) value = Math.max(value, evidence.forecastAheadPeak);
-  return target === undefined ? value : Math.min(value, target);
+  // One rule for every fire: an `above` trigger adds capacity or keeps it, a `below` trigger
+  // releases it or keeps it — never the other way, whatever the forecast or a threshold set on
+  // the other side of the target says.
+  const target = envelope.scale?.targetPerReplica;
+  if (target === undefined) return value;
+  return evidence.direction === 'above' ? Math.max(value, target) : Math.min(value, target);
 }
 
 /** Executed actions inside the rate-limit window, and whether one more is allowed. */

@@ -104,7 +104,18 @@ export class ForecastEngine {
    * instead of a step the series made only because the denominator moved.
    */
   rescale(slot: number, factor: number, throughTsMs: number): void {
+    if (!(factor > 0) || !Number.isFinite(factor)) return;
     this.history?.rescale(slot, factor, throughTsMs);
+    // The newest forecast, made from the old unit, until the next round replaces it: read by
+    // a scale-in's forecast-ahead peak and the detector's band meanwhile.
+    const stored = this.latest.get(slot);
+    if (stored !== undefined && stored.originTsMs <= throughTsMs) {
+      this.latest.set(slot, {
+        ...stored,
+        originValue: stored.originValue * factor,
+        values: stored.values.map((v) => v * factor),
+      });
+    }
   }
 
   /** True when the slot has a value not yet forecast (and a model could forecast it). */

@@ -5,9 +5,6 @@ import type { BatchProcessor } from '../pipeline/batchProcessor.js';
 import { cooldownAnchorAfter, OutcomeLedger } from './outcomeLedger.js';
 import type { JudgedPrediction } from './predictionJudge.js';
 
-/** Scale actions remembered so a re-read outcome does not rescale twice. */
-const MAX_REMEMBERED_RESCALES = 10_000;
-
 /** Moves a durable cooldown later (the outcomes reader on Redis). */
 export interface CooldownExtender {
   extendCooldown(cooldownKey: string, anchorMs: number): Promise<boolean>;
@@ -23,8 +20,6 @@ export class LearnLoop {
   private timer: NodeJS.Timeout | undefined;
   private processor: BatchProcessor | undefined;
   private reader: CooldownExtender | undefined;
-  /** Scale actions already passed to the core (insertion order: the oldest is forgotten first). */
-  private readonly rescaled = new Set<string>();
 
   constructor(
     private readonly metrics: WorkerMetrics,
@@ -65,18 +60,13 @@ export class LearnLoop {
   /**
    * An executed scale changes the unit of the per-replica series of its target: the core
    * re-expresses their forecast history up to when it took effect (event time, like the
-   * cooldown anchor). Once per action: the outcomes stream is read again after a restart, and
-   * a second rescale of the same change would be wrong.
+   * cooldown anchor). The outcomes reader hands each outcome over once per process; after a
+   * restart the history is rebuilt from the replayed samples, in which that change is again
+   * ahead of the values it applies to.
    */
   private rescaleAfter(outcome: Outcome, effectAtMs: number | undefined): void {
     const plan = outcome.plan;
     if (effectAtMs === undefined || plan?.op !== 'scale' || this.processor === undefined) return;
-    if (this.rescaled.has(outcome.actionId)) return;
-    this.rescaled.add(outcome.actionId);
-    if (this.rescaled.size > MAX_REMEMBERED_RESCALES) {
-      const oldest = this.rescaled.values().next().value;
-      if (oldest !== undefined) this.rescaled.delete(oldest);
-    }
     this.processor.replicasChanged(outcome.target, plan.fromReplicas, plan.toReplicas, effectAtMs);
   }
 

@@ -291,10 +291,11 @@ const ParametersSchema = z.record(z.string(), z.unknown());
  * `relative`: change the replica count by `replicas` (non-zero, may be negative);
  * `absolute`: set it to `replicas` (>= 0); `proportional` (`targetPerReplica: 70`): the
  * Kubernetes HPA's rule, desired = ceil(current × value / targetPerReplica), where value is
- * the per-replica metric that fired (the observed value, or for a predictive fire the
- * forecast's upper quantile at the breach step, or for a `below` breach the highest value
- * seen during the breach — `evidence.breachPeak`, like the HPA's highest recommendation over
- * its scale-down window — so one quiet sample does not undersize a scale-in); `replicas` is 0
+ * the per-replica metric that fired (the observed value; for a predictive fire the forecast
+ * at level 1 − the policy's probability at the breach step; for a `below` breach the highest
+ * value seen during the breach — `evidence.breachPeak`, like the HPA's highest recommendation
+ * over its scale-down window — and not below the forecast until the policy's lead time, so one
+ * quiet sample does not undersize a scale-in; see `scaleMetricValue`); `replicas` is 0
  * then. A threshold trigger
  * needs a metric whose threshold means the same at every replica count, so the metric is a
  * per-replica average (utilisation, requests per replica), as for the HPA. Executors clamp

@@ -28,7 +28,7 @@ export class MemoryExecutorStore implements ExecutorStore {
       intent?: Intent;
       attempts: Attempt[];
       /** Set while handed over (deferred or awaiting approval). */
-      handedOver?: { envelope: string; reason: string; atMs: number; target: string };
+      handedOver?: { envelope: string; atMs: number; target: string };
       approval?: Approval;
     }
   >();
@@ -124,7 +124,6 @@ export class MemoryExecutorStore implements ExecutorStore {
       delete state.approval;
       state.handedOver = {
         envelope: effects.escalate.envelope,
-        reason: outcome.reason,
         atMs: outcome.finishedAtMs,
         target: targetKey,
       };
@@ -145,8 +144,8 @@ export class MemoryExecutorStore implements ExecutorStore {
     const found: DeferredAction[] = [];
     for (const [actionId, state] of this.states) {
       const over = state.handedOver;
-      if (state.status !== 'deferred' || over === undefined) continue;
-      if (over.reason !== 'breaker_open' || over.target !== targetKey) continue;
+      // Status `deferred` is an open breaker's (an approval waits as `awaiting_approval`).
+      if (state.status !== 'deferred' || over === undefined || over.target !== targetKey) continue;
       found.push({ actionId, deferredAtMs: over.atMs, envelope: over.envelope });
     }
     found.sort((a, b) => a.deferredAtMs - b.deferredAtMs);

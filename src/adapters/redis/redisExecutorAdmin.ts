@@ -1,6 +1,6 @@
 import type { Redis } from 'ioredis';
 import { createRedis } from './redisClient.js';
-import { decideAction, defineDecide } from './decideScript.js';
+import { decideAction, defineDecide, readHandedOver } from './handedOverActions.js';
 import type { RedisKeys } from '../../dispatch/keys.js';
 import { HealcastError } from '../../errors.js';
 
@@ -47,7 +47,7 @@ export class RedisExecutorAdmin {
     reason: string,
     nowMs: number,
   ): Promise<{ previousStatus: string }> {
-    // Approve or reject atomically (see decideScript.ts): only an action still waiting.
+    // Approve or reject atomically (see handedOverActions.ts): only an action still waiting.
     const decided = await decideAction(this.redis, this.keys, {
       actionId,
       decision,
@@ -80,24 +80,20 @@ export class RedisExecutorAdmin {
 
   /** Actions waiting for a human, oldest first. */
   async pending(limit = 100): Promise<PendingAction[]> {
-    const ids = await this.redis.zrange(this.keys.pendingApprovals, 0, limit - 1, 'WITHSCORES');
-    const out: PendingAction[] = [];
-    for (let i = 0; i + 1 < ids.length; i += 2) {
-      const actionId = ids[i] as string;
-      const hash = await this.redis.hgetall(this.keys.exec(actionId));
-      const outcome = hash['outcome']
-        ? (JSON.parse(hash['outcome']) as { reason?: string; message?: string })
+    const records = await readHandedOver(this.redis, this.keys, limit);
+    return records.map((record) => {
+      const outcome = record.outcome
+        ? (JSON.parse(record.outcome) as { reason?: string; message?: string })
         : {};
-      out.push({
-        actionId,
-        deferredAtMs: Number(ids[i + 1]),
-        status: hash['status'] ?? 'unknown',
+      return {
+        actionId: record.actionId,
+        deferredAtMs: record.deferredAtMs,
+        status: record.status ?? 'unknown',
         reason: outcome.reason ?? 'unknown',
         message: outcome.message ?? '',
-        envelope: hash['envelope'] ? (JSON.parse(hash['envelope']) as unknown) : undefined,
-      });
-    }
-    return out;
+        envelope: record.envelope ? (JSON.parse(record.envelope) as unknown) : undefined,
+      };
+    });
   }
 
   async setKillSwitch(on: boolean, by: string, reason: string, nowMs: number): Promise<void> {

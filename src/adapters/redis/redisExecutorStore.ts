@@ -1,6 +1,6 @@
 import type { Redis } from 'ioredis';
 import { createRedis } from './redisClient.js';
-import { decideAction, defineDecide } from './decideScript.js';
+import { decideAction, defineDecide, readHandedOver } from './handedOverActions.js';
 import { ActionTargetSchema, targetKeyOf } from '../../dispatch/envelope.js';
 import type { RedisKeys } from '../../dispatch/keys.js';
 import { HealcastError } from '../../errors.js';
@@ -32,6 +32,9 @@ if holder == false or holder == ARGV[1] then
   return 1
 end
 return 0`;
+
+/** Most pending actions read when a breaker closes (the set holds what waits for humans). */
+const PENDING_SCAN_LIMIT = 1_000;
 
 type LeaseRedis = Redis & {
   healcastAcquireLease(key: string, owner: string, ttlMs: number): Promise<number>;
@@ -251,22 +254,15 @@ export class RedisExecutorStore implements ExecutorStore {
   }
 
   async deferredByBreaker(targetKey: string, limit: number): Promise<DeferredAction[]> {
-    const { keys } = this.options;
-    // The pending set is small (actions waiting for a human); read it whole, oldest first.
-    const ids = await this.redis.zrange(keys.pendingApprovals, 0, -1, 'WITHSCORES');
+    // The pending set is small (actions waiting for a human). Status `deferred` is an open
+    // breaker's (an approval waits as `awaiting_approval`, see stateAfter).
+    const records = await readHandedOver(this.redis, this.options.keys, PENDING_SCAN_LIMIT);
     const found: DeferredAction[] = [];
-    for (let i = 0; i + 1 < ids.length && found.length < limit; i += 2) {
-      const actionId = ids[i] as string;
-      const [status, outcome, envelope] = await this.redis.hmget(
-        keys.exec(actionId),
-        'status',
-        'outcome',
-        'envelope',
-      );
-      if (status !== 'deferred' || !outcome || !envelope) continue;
-      if (deferredReason(outcome) !== 'breaker_open' || envelopeTargetKey(envelope) !== targetKey)
-        continue;
-      found.push({ actionId, deferredAtMs: Number(ids[i + 1]), envelope });
+    for (const { actionId, deferredAtMs, status, envelope } of records) {
+      if (found.length >= limit) break;
+      if (status !== 'deferred' || envelope === undefined) continue;
+      if (envelopeTargetKey(envelope) === targetKey)
+        found.push({ actionId, deferredAtMs, envelope });
     }
     return found;
   }
@@ -445,16 +441,6 @@ function toFields(flat: string[] | null): Record<string, string> {
   const fields: Record<string, string> = {};
   for (let i = 0; i + 1 < flat.length; i += 2) fields[flat[i] as string] = flat[i + 1] as string;
   return fields;
-}
-
-/** The reason of a recorded outcome (JSON), or undefined when it cannot be read. */
-function deferredReason(outcomeJson: string): string | undefined {
-  try {
-    const reason = (JSON.parse(outcomeJson) as { reason?: unknown }).reason;
-    return typeof reason === 'string' ? reason : undefined;
-  } catch {
-    return undefined;
-  }
 }
 
 /** The target key of a recorded envelope (JSON), or undefined when it cannot be read. */

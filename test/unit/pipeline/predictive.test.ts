@@ -214,20 +214,26 @@ describe('predictive policies in the processor', () => {
   actions: [{ type: scale, parameters: { replicas: '+1', max: 10 } }]
   cooldown: 5m`;
     const { processor, forecast } = makeProcessor(yaml, { inspectSeries: ['cpu{app="web"}'] });
-    for (let minute = 0; minute < 10; minute++) {
+    for (let minute = 0; minute < 70; minute++) {
       processor.processBatch([rec(minute, 60, 'web'), rec(minute, 60, 'db')], NOW);
     }
     const history = forecast.engine.histories;
     const newest = (slot: number) => history?.valueAt(slot, (history.windowSteps ?? 0) - 1);
     const [web, db] = [0, 1];
     expect([newest(web), newest(db)]).toEqual([60, 60]);
-    // 4 → 6 replicas after minute 9: the same load is 40 % of each of the 6.
-    const after9 = T0 + 9 * MIN;
-    processor.replicasChanged({ kind: 'deployment', name: 'web' }, 4, 6, after9);
-    processor.replicasChanged({ kind: 'deployment', name: 'db' }, 4, 6, after9);
+    // 4 → 6 replicas after minute 69: the same load is 40 % of each of the 6.
+    const afterLast = T0 + 69 * MIN;
+    const forecastBefore = forecast.engine.forecastOf(web);
+    expect(forecastBefore).toBeDefined();
+    processor.replicasChanged({ kind: 'deployment', name: 'web' }, 4, 6, afterLast);
+    // The newest forecast (made in the old unit) is re-expressed too, until the next replaces it.
+    const forecastAfter = forecast.engine.forecastOf(web);
+    expect(forecastAfter?.originValue).toBeCloseTo(40);
+    expect(forecastAfter?.values[0]).toBeCloseTo(((forecastBefore?.values[0] ?? NaN) * 4) / 6);
+    processor.replicasChanged({ kind: 'deployment', name: 'db' }, 4, 6, afterLast);
     expect(newest(web)).toBeCloseTo(40);
     expect(newest(db)).toBe(60);
-    processor.replicasChanged({ kind: 'deployment', name: 'other' }, 6, 3, after9);
+    processor.replicasChanged({ kind: 'deployment', name: 'other' }, 6, 3, afterLast);
     expect(newest(web)).toBeCloseTo(40);
   });
 

@@ -114,6 +114,23 @@ describe('proportional (HPA-like) scale mode', () => {
     ).toMatchObject({ ok: false, reason: 'no_change' });
   });
 
+  it('never scales the other way than its trigger, whichever kind of fire', () => {
+    // A predictive fire on a below trigger whose forecast tail sits above the target: no scale-out.
+    expect(
+      scaleMetricValue({
+        scale,
+        evidence: { value: 40, direction: 'below', prediction: { forecastAtRisk: 90 } },
+      } as never),
+    ).toBe(70);
+    // A reactive above fire of a policy whose threshold (60) is under its target (70): no scale-in.
+    expect(scaleMetricValue({ scale, evidence: { value: 65, direction: 'above' } } as never)).toBe(
+      70,
+    );
+    expect(scaleMetricValue({ scale, evidence: { value: 91, direction: 'above' } } as never)).toBe(
+      91,
+    );
+  });
+
   it('does not size a scale-in below the load forecast until capacity could be back', () => {
     const below = (breachPeak: number, forecastAheadPeak?: number, withScale = true) =>
       scaleMetricValue({

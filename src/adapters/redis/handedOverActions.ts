@@ -80,3 +80,43 @@ export async function decideAction(
   if (result === 'not_waiting') return { result, status: detail ?? 'unknown' };
   return { result: 'already_decided', decision: detail ?? 'unknown' };
 }
+
+/** One action of the pending set (handed to a human or deferred by a breaker), as stored. */
+export interface HandedOverRecord {
+  readonly actionId: string;
+  /** When it was handed over (the pending set's score). */
+  readonly deferredAtMs: number;
+  /** `awaiting_approval`, `deferred` (an open breaker), or what it became since. */
+  readonly status: string | undefined;
+  /** The recorded outcome and envelope, JSON. */
+  readonly outcome: string | undefined;
+  readonly envelope: string | undefined;
+}
+
+/** The oldest `limit` actions of the pending set, their state read in one pipelined request. */
+export async function readHandedOver(
+  redis: Redis,
+  keys: RedisKeys,
+  limit: number,
+): Promise<HandedOverRecord[]> {
+  const ids = await redis.zrange(keys.pendingApprovals, 0, limit - 1, 'WITHSCORES');
+  const pipeline = redis.pipeline();
+  for (let i = 0; i + 1 < ids.length; i += 2) {
+    pipeline.hmget(keys.exec(ids[i] as string), 'status', 'outcome', 'envelope');
+  }
+  const replies = (await pipeline.exec()) ?? [];
+  const out: HandedOverRecord[] = [];
+  for (let i = 0; i + 1 < ids.length; i += 2) {
+    const [error, fields] = replies[i / 2] ?? [null, []];
+    if (error) throw error;
+    const [status, outcome, envelope] = (fields ?? []) as (string | null)[];
+    out.push({
+      actionId: ids[i] as string,
+      deferredAtMs: Number(ids[i + 1]),
+      status: status ?? undefined,
+      outcome: outcome ?? undefined,
+      envelope: envelope ?? undefined,
+    });
+  }
+  return out;
+}
