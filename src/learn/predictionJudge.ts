@@ -15,7 +15,10 @@ import { isBreaching } from '../policy/breach.js';
  *                plausibly stopped it (for utilisation metrics, which capacity lowers);
  * - `false_alarm` no breach and no such move: the forecast saw a rise that did not happen.
  * The prevented/false-alarm split is a heuristic (the counterfactual is unobservable) and is
- * documented as such; the executor's outcome (executed or not) is joined by the caller.
+ * documented as such; the executor's outcome (executed or not) is joined by the caller. Where
+ * the counterfactual is observable — a per-replica series whose unit an executed scale changed,
+ * re-expressed by {@link PredictionJudge.rescale} — a breach is judged in the decision's unit
+ * and "no breach" is a false alarm.
  */
 export type PredictionVerdict = 'too_late' | 'in_time' | 'prevented' | 'false_alarm';
 
@@ -34,6 +37,8 @@ export interface PredictionWatch {
   /** observedAtMs + the prediction horizon: the forecast claimed a breach before this. */
   readonly windowEndMs: number;
   readonly predictedBreachAtMs: number;
+  /** The breach probability the forecast gave at the decision (the learn step's "claim"). */
+  readonly probability?: number;
 }
 
 export interface JudgedPrediction {
@@ -51,6 +56,13 @@ interface Tracking {
   readonly watch: PredictionWatch;
   breachAtMs: number | undefined;
   closestGap: number;
+  /**
+   * Multiplies a newly observed value into the unit the forecast had at the decision (1 until
+   * an executed scale changes the unit of a per-replica series, see {@link PredictionJudge.rescale}).
+   */
+  toDecisionUnit: number;
+  /** The unit changed during the window: the counterfactual was observed, see verdictOf. */
+  rescaled: boolean;
 }
 
 /** Pure and bounded: at most `maxWatches` open watches (the oldest is judged early if full). */
@@ -73,7 +85,13 @@ export class PredictionJudge {
     const judged: JudgedPrediction[] = [];
     if (this.open >= this.maxWatches) judged.push(...this.closeOldest());
     const list = this.bySeries.get(watch.series) ?? [];
-    list.push({ watch, breachAtMs: undefined, closestGap: gapOf(watch, watch.valueAtDecision) });
+    list.push({
+      watch,
+      breachAtMs: undefined,
+      closestGap: gapOf(watch, watch.valueAtDecision),
+      toDecisionUnit: 1,
+      rescaled: false,
+    });
     this.bySeries.set(watch.series, list);
     this.open++;
     return judged;
@@ -94,9 +112,10 @@ export class PredictionJudge {
         judged.push(verdictOf(t));
         continue;
       }
-      const gap = gapOf(t.watch, value);
+      const asDecided = value * t.toDecisionUnit;
+      const gap = gapOf(t.watch, asDecided);
       if (gap < t.closestGap) t.closestGap = gap;
-      if (t.breachAtMs === undefined && isBreaching(t.watch, value)) {
+      if (t.breachAtMs === undefined && isBreaching(t.watch, asDecided)) {
         t.breachAtMs = timestampMs;
         // The verdict is known at the first breaching sample.
         judged.push(verdictOf(t));
@@ -106,6 +125,25 @@ export class PredictionJudge {
     }
     this.replace(series, keep, list.length);
     return judged;
+  }
+
+  /**
+   * The unit of `series` changed by `factor` (new value = old value × factor: a per-replica
+   * metric after its target went from n to m replicas has factor n / m), as the executor
+   * reports an executed scale. The open watches go on judging the *forecast*, which was made in
+   * the unit at the decision: would the series have breached with the capacity it had then?
+   * Without this, a scale-up that worked reads as a false alarm (the per-replica value fell)
+   * and one that was too small as a needed fire — the action's effect, not the forecast's
+   * accuracy. Applies to the samples observed from now on (news of a change arrives before the
+   * samples measured after it in the replay; live, a late outcome leaves a few samples judged
+   * in the new unit, the cautious side for a scale-up).
+   */
+  rescale(series: string, factor: number): void {
+    if (!(factor > 0) || !Number.isFinite(factor)) return;
+    for (const t of this.bySeries.get(series) ?? []) {
+      t.toDecisionUnit /= factor;
+      t.rescaled = true;
+    }
   }
 
   /** Closes every watch whose window ended before `eventTimeMs` (series that went quiet). */
@@ -167,6 +205,9 @@ function verdictOf(t: Tracking): JudgedPrediction {
       closestGap: 0,
     };
   }
+  // Re-expressed in the decision's unit, "no breach" is observed, not inferred: what the
+  // series did is what it would have done without the action, so nothing was prevented.
+  if (t.rescaled) return { watch, verdict: 'false_alarm', closestGap: t.closestGap };
   const initialGap = gapOf(watch, watch.valueAtDecision);
   const movedToward = t.closestGap <= initialGap / 2;
   return { watch, verdict: movedToward ? 'prevented' : 'false_alarm', closestGap: t.closestGap };

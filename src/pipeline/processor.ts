@@ -629,6 +629,8 @@ export class Processor {
       });
       if (!perReplica) return;
       engine.rescale(slot, factor, atMs);
+      // Open predictive fires go on being judged in the unit they were decided in.
+      this.judge.rescale(this.table.keyOf(slot) as string, factor);
       const pending = this.pendingScores.get(slot);
       if (pending !== undefined) {
         this.pendingScores.set(

@@ -156,3 +156,39 @@ describe('OutcomeLedger', () => {
     expect(ledger.drain(1)).toEqual([expect.objectContaining({ executed: 'yes' })]);
   });
 });
+
+describe('PredictionJudge.rescale', () => {
+  it('judges a per-replica series in the unit of the decision after its target scaled', () => {
+    // 2 → 3 replicas (factor 2/3): a per-replica 60 after the scale is 90 at the decision's 2.
+    const scaled = new PredictionJudge();
+    scaled.watch(watch());
+    const series = 'cpu{service="web"}';
+    expect(feed(scaled, [65, 70, 75])).toEqual([]);
+    scaled.rescale(series, 2 / 3);
+    expect(scaled.observe(series, T0 + 4 * MIN, 50)).toEqual([]);
+    expect(scaled.observe(series, T0 + 5 * MIN, 60)).toEqual([
+      expect.objectContaining({ verdict: 'in_time', breachAtMs: T0 + 5 * MIN }),
+    ]);
+  });
+
+  it('calls a rise that stayed below the threshold in the decision unit a false alarm, not prevented', () => {
+    // Would be `prevented` without the scale (closed more than half the gap); with the
+    // counterfactual observed, no breach at the decision's capacity means none was coming.
+    const judge = new PredictionJudge();
+    judge.watch(watch());
+    judge.rescale('cpu{service="web"}', 4 / 5);
+    expect(feed(judge, [60, 58, 55, 50, 50, 50, 50, 50, 50, 50, 50])).toEqual([
+      expect.objectContaining({ verdict: 'false_alarm', closestGap: 5 }),
+    ]);
+  });
+
+  it('leaves other series and nonsense factors alone', () => {
+    const judge = new PredictionJudge();
+    judge.watch(watch());
+    judge.rescale('other', 0.5);
+    judge.rescale('cpu{service="web"}', 0);
+    judge.rescale('cpu{service="web"}', Number.NaN);
+    expect(feed(judge, [79])).toEqual([]);
+    expect(feed(judge, [81])).toEqual([expect.objectContaining({ verdict: 'too_late' })]);
+  });
+});

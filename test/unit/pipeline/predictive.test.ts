@@ -310,3 +310,30 @@ describe('Processor: forecastAheadPeak on a scale-in', () => {
     expect(reactive[0]?.actions[0]?.evidence).not.toHaveProperty('forecastAheadPeak');
   });
 });
+
+describe('Processor: predictive fires judged in the unit they were decided in', () => {
+  // The policy above, sized proportionally: its metric is per replica.
+  const yaml = policyYaml().replace("replicas: '+2', max: 10", 'targetPerReplica: 70');
+
+  it('a needed scale-up that worked is in time, not a false alarm', () => {
+    // The ramp of the test above; the fire scales 2 → 4 replicas, so from then on the
+    // per-replica series shows half the load and never breaches. Judged at 2 replicas, the
+    // load did breach: the forecast was right.
+    const { processor } = makeProcessor(yaml);
+    const judged: ReturnType<Processor['processBatch']>['judgements'] = [];
+    let firedAt: number | undefined;
+    for (let minute = 0; minute < 100; minute++) {
+      const value = rampValue(minute) / (firedAt === undefined ? 1 : 2);
+      const result = processor.processBatch([rec(minute, value)], NOW);
+      judged.push(...result.judgements);
+      if (result.fires.length > 0 && firedAt === undefined) {
+        firedAt = minute;
+        processor.replicasChanged({ kind: 'deployment', name: 'web' }, 2, 4, T0 + minute * MIN);
+      }
+    }
+    expect(firedAt).toBeDefined();
+    expect(judged).toEqual([
+      expect.objectContaining({ verdict: 'in_time', breachAtMs: T0 + 84 * MIN }) as unknown,
+    ]);
+  });
+});
