@@ -37,8 +37,6 @@ export interface PredictionWatch {
   /** observedAtMs + the prediction horizon: the forecast claimed a breach before this. */
   readonly windowEndMs: number;
   readonly predictedBreachAtMs: number;
-  /** The breach probability the forecast gave at the decision (the learn step's "claim"). */
-  readonly probability?: number;
 }
 
 export interface JudgedPrediction {
