@@ -137,7 +137,8 @@ export type ExecutorConfigInput = z.input<typeof ExecutorConfigSchema>;
 /** Environment variables the executor reads, and the config path each sets. */
 export const EXECUTOR_ENVIRONMENT = [
   { name: 'REDIS_URL', path: 'redis.url', kind: 'string' },
-  { name: 'HEALCAST_REDIS_KEY_PREFIX', path: 'redis.keyPrefix', kind: 'string' },
+  // The worker's name for the same setting: both processes must agree on the key prefix.
+  { name: 'HEALCAST_REDIS_PREFIX', path: 'redis.keyPrefix', kind: 'string' },
   { name: 'HEALCAST_EXECUTOR_NAME', path: 'consumer.name', kind: 'string' },
   { name: 'HEALCAST_DRY_RUN', path: 'dryRun', kind: 'bool' },
   { name: 'HEALCAST_KILL_SWITCH', path: 'killSwitch', kind: 'bool' },

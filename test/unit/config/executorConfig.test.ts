@@ -46,9 +46,12 @@ describe('executor configuration', () => {
         REDIS_URL: 'redis://env:6379',
         HEALCAST_KILL_SWITCH: '1',
         HEALCAST_DRY_RUN: 'true',
+        HEALCAST_REDIS_PREFIX: 'shop',
       }),
     );
     expect(config.redis?.url).toBe('redis://env:6379');
+    // The variable the worker reads too (README), so both use the same keys.
+    expect(config.redis?.keyPrefix).toBe('shop');
     expect(config.killSwitch).toBe(true);
     expect(config.dryRun).toBe(true);
   });
