@@ -101,11 +101,7 @@ export function observe(
   }
   const mean = state.mean[slot] as number;
   const variance = state.variance[slot] as number;
-  const stdDev = Math.max(
-    Math.sqrt(variance),
-    config.minStdRatio * Math.abs(mean),
-    config.minStdAbs,
-  );
+  const stdDev = flooredStdDev(mean, variance, config);
   const warm = count >= config.warmupSamples;
   const zScore = warm ? Math.abs(value - mean) / stdDev : 0;
   const score = warm ? erf(zScore / Math.SQRT2) : 0;
@@ -121,6 +117,19 @@ export function observe(
   state.lastTsMs[slot] = tsMs;
 
   return { mean, stdDev, zScore, score, lower: mean - half, upper: mean + half, warm };
+}
+
+/**
+ * The baseline's σ for a mean and variance, floored (relative to the level and absolute) so a
+ * flat series does not turn every wobble into an anomaly. Shared by `observe` and readers of a
+ * slot's current band (the processor's evidence and inspection views).
+ */
+export function flooredStdDev(
+  mean: number,
+  variance: number,
+  config: Pick<BaselineConfig, 'minStdRatio' | 'minStdAbs'>,
+): number {
+  return Math.max(Math.sqrt(variance), config.minStdRatio * Math.abs(mean), config.minStdAbs);
 }
 
 /**

@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import { parseTimestampString } from './decodeJson.js';
-import { show, type DecodeContext } from './limits.js';
+import { show, timestampProblem, type DecodeContext } from './limits.js';
 import type { DecodeProblem, DecodeReason } from './sample.js';
 
 /** Longest service, version or environment name accepted (Kubernetes names stop at 253). */
@@ -122,19 +122,13 @@ export function decodeDeploymentEvent(
   }
   const event = result.data;
   const { limits, nowMs } = context;
-  if (event.deployedAtMs < limits.minTimestampMs) {
-    return failure(
-      'invalid_timestamp',
-      `time: ${event.deployedAtMs} ms is before the minimum ${limits.minTimestampMs} ms (seconds sent as milliseconds?)`,
-    );
-  }
-  if (event.deployedAtMs > nowMs + limits.maxFutureSkewMs) {
-    return failure(
-      'timestamp_in_future',
-      `time: ${event.deployedAtMs} ms is more than ${limits.maxFutureSkewMs} ms after now`,
-    );
-  }
-  return { ok: true, event };
+  const problem = timestampProblem(
+    'time',
+    event.deployedAtMs,
+    limits,
+    nowMs + limits.maxFutureSkewMs,
+  );
+  return problem === undefined ? { ok: true, event } : failure(...problem);
 }
 
 function describeIssue(issue: z.core.$ZodIssue): string {

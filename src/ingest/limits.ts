@@ -224,18 +224,32 @@ export class SampleCollector {
     if (!Number.isFinite(timestampMs)) {
       return ['invalid_timestamp', `timestamp: ${show(timestampMs)} is not a finite number`];
     }
-    if (timestampMs < limits.minTimestampMs) {
-      return [
-        'invalid_timestamp',
-        `timestamp: ${timestampMs} ms is before the minimum ${limits.minTimestampMs} ms (seconds sent as milliseconds?)`,
-      ];
-    }
-    if (timestampMs > this.latestMs) {
-      return [
-        'timestamp_in_future',
-        `timestamp: ${timestampMs} ms is more than ${limits.maxFutureSkewMs} ms after now`,
-      ];
-    }
-    return undefined;
+    return timestampProblem('timestamp', timestampMs, limits, this.latestMs);
   }
+}
+
+/**
+ * A finite event time outside what the limits accept, as [reason, message naming `field`]:
+ * before `minTimestampMs` (seconds sent as milliseconds, most often) or after `latestMs`
+ * (now plus the allowed clock skew). Shared by metric samples and deployment events.
+ */
+export function timestampProblem(
+  field: string,
+  timestampMs: number,
+  limits: Pick<DecodeLimits, 'minTimestampMs' | 'maxFutureSkewMs'>,
+  latestMs: number,
+): [DecodeReason, string] | undefined {
+  if (timestampMs < limits.minTimestampMs) {
+    return [
+      'invalid_timestamp',
+      `${field}: ${timestampMs} ms is before the minimum ${limits.minTimestampMs} ms (seconds sent as milliseconds?)`,
+    ];
+  }
+  if (timestampMs > latestMs) {
+    return [
+      'timestamp_in_future',
+      `${field}: ${timestampMs} ms is more than ${limits.maxFutureSkewMs} ms after now`,
+    ];
+  }
+  return undefined;
 }

@@ -2,6 +2,7 @@ import { medianQuantileIndex } from '../forecast/features.js';
 import {
   BaselineArrays,
   erf,
+  flooredStdDev,
   observe,
   type BaselineConfig,
   type BaselineReading,
@@ -960,13 +961,9 @@ export class Processor {
 
   /** The slot's baseline as it stands: mean, floored σ, band half-width, warm or not. */
   private bandNow(slot: number): { mean: number; std: number; half: number; warm: boolean } {
-    const { minStdRatio, minStdAbs, bandSigmas, warmupSamples } = this.options.baseline;
+    const { bandSigmas, warmupSamples } = this.options.baseline;
     const mean = this.baselines.mean[slot] as number;
-    const std = Math.max(
-      Math.sqrt(this.baselines.variance[slot] as number),
-      minStdRatio * Math.abs(mean),
-      minStdAbs,
-    );
+    const std = flooredStdDev(mean, this.baselines.variance[slot] as number, this.options.baseline);
     const warm = (this.baselines.count[slot] as number) >= warmupSamples;
     return { mean, std, half: bandSigmas * std, warm };
   }
