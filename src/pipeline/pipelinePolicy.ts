@@ -2,7 +2,7 @@ import type { ActionEnvelope, ActionTarget } from '../dispatch/envelope.js';
 import type { BreachRule } from '../policy/breach.js';
 import type { DeploymentGate, Policy } from '../policy/schema.js';
 import type { PredictiveRule } from '../predict/predictiveTrigger.js';
-import { matchesSelector, renderTemplate } from '../policy/selector.js';
+import { hasPlaceholder, matchesSelector, renderTemplate } from '../policy/selector.js';
 
 /**
  * A healing policy as the pipeline runs it: the breach rule plus what it needs to match a
@@ -48,10 +48,8 @@ export interface PipelineAction {
 /** Prepares a validated policy for the pipeline: selector and target templates bound. */
 export function toPipelinePolicy(policy: Policy): PipelinePolicy {
   const { trigger, target } = policy;
-  const isTemplate = (text: string | undefined): boolean =>
-    text !== undefined && text.includes('{{');
   const fixed: ActionTarget | undefined =
-    isTemplate(target.name) || isTemplate(target.namespace)
+    hasPlaceholder(target.name) || hasPlaceholder(target.namespace)
       ? undefined
       : {
           kind: target.kind,

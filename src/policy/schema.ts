@@ -19,6 +19,7 @@ import { z } from 'zod';
 import { DurationMs, formatDurationMs } from '../config/duration.js';
 import {
   compileAnchoredRegex,
+  hasPlaceholder,
   LABEL_NAME_RE,
   parseTemplate,
   type LabelMatcher,
@@ -605,11 +606,6 @@ export const ProbeSchema = z
 
 /** The normalised `probe`, durations in milliseconds. */
 export type ProbeSpec = z.output<typeof ProbeSchema>;
-
-/** True when a target name or namespace holds a `{{label}}` placeholder. */
-function hasPlaceholder(text: string | undefined): boolean {
-  return text !== undefined && text.includes('{{');
-}
 
 /**
  * The trigger of a policy: its own, or for a probe policy the one its probe stands for —

@@ -93,6 +93,11 @@ export type TemplatePart =
   | { readonly kind: 'text'; readonly text: string }
   | { readonly kind: 'label'; readonly label: string };
 
+/** True when a target name or namespace holds a `{{label}}` placeholder (a template). */
+export function hasPlaceholder(text: string | undefined): boolean {
+  return text !== undefined && text.includes('{{');
+}
+
 /**
  * Parses a target template such as `"{{service}}-canary"`. Placeholders are `{{name}}` with
  * optional spaces inside the braces; `name` must be a Prometheus label name. There is no

@@ -181,12 +181,7 @@ export function quantileAt(
   const { tau, z } = levelsOf(quantiles);
   const n = quantiles.length;
   const v = new Float64Array(n);
-  for (let i = 0; i < n; i++) {
-    const x = values[offset + i] as number;
-    if (!Number.isFinite(x)) return NaN;
-    v[i] = x;
-  }
-  v.sort();
+  if (!loadSortedStep(values, offset, v)) return NaN;
   const lo = v[0] as number;
   const hi = v[n - 1] as number;
   if (hi === lo) return lo;
@@ -231,6 +226,24 @@ function levelsOf(quantiles: readonly number[]): Levels {
 }
 
 /**
+ * Copies one step's quantile values (from `offset`) into `sorted`, in order — crossing
+ * quantiles sorted, ordered ones (the usual case) left as they are. False when one is not
+ * finite.
+ */
+function loadSortedStep(values: ArrayLike<number>, offset: number, sorted: Float64Array): boolean {
+  const n = sorted.length;
+  let monotone = true;
+  for (let i = 0; i < n; i++) {
+    const v = values[offset + i] as number;
+    if (!Number.isFinite(v)) return false;
+    sorted[i] = v;
+    if (i > 0 && v < (sorted[i - 1] as number)) monotone = false;
+  }
+  if (!monotone) sorted.sort();
+  return true;
+}
+
+/**
  * Probability of the wrong side at one step whose `n` quantile values start at `offset`.
  * `sorted` is scratch space of length `n`.
  */
@@ -241,15 +254,7 @@ function stepProbability(
   condition: BreachCondition,
   sorted: Float64Array,
 ): number {
-  const n = sorted.length;
-  let monotone = true;
-  for (let i = 0; i < n; i++) {
-    const v = values[offset + i] as number;
-    if (!Number.isFinite(v)) return NaN;
-    sorted[i] = v;
-    if (i > 0 && v < (sorted[i - 1] as number)) monotone = false;
-  }
-  if (!monotone) sorted.sort();
+  if (!loadSortedStep(values, offset, sorted)) return NaN;
   const { threshold, direction, inclusive } = condition;
   // Above: wrong side is X > t (or X >= t); below: X < t (or X <= t). P(X < t) and
   // P(X <= t) differ only where the forecast has a point mass at t.
