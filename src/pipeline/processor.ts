@@ -169,6 +169,8 @@ export class Processor {
   /** Labels of the series watched by policies (needed to render targets of predictive fires). */
   private readonly labelsOfSlot: (Readonly<Record<string, string>> | undefined)[] = [];
   private readonly predictive: (PredictiveTracker | undefined)[];
+  /** Per policy: sizes its target proportionally, so its metric is a per-replica load. */
+  private readonly perReplica: boolean[];
   /** Forecasts waiting for their actual, per slot: scored by the quality tracker. */
   private readonly pendingScores = new Map<number, PendingScore[]>();
   /** Highest breach probability per slot from the latest forecast round that saw it. */
@@ -207,6 +209,9 @@ export class Processor {
     this.inspectKeys = new Set(options.forecast?.inspectSeries ?? []);
     this.predictive = options.policies.map((p) =>
       p.predict === undefined ? undefined : new PredictiveTracker(p.predict),
+    );
+    this.perReplica = options.policies.map((p) =>
+      p.actions.some((a) => a.scale?.mode === 'proportional'),
     );
     options.policies.forEach((policy, index) => {
       const list = this.policiesByMetric.get(policy.metric) ?? [];
@@ -616,16 +621,15 @@ export class Processor {
   ): void {
     const engine = this.options.forecast?.engine;
     if (engine === undefined || !(fromReplicas > 0) || !(toReplicas > 0)) return;
-    if (fromReplicas === toReplicas) return;
+    if (fromReplicas === toReplicas || !this.perReplica.includes(true)) return;
     const factor = fromReplicas / toReplicas;
     const key = targetKeyOf(target);
     this.policiesOfSlot.forEach((indices, slot) => {
       const labels = this.labelsOfSlot[slot];
       if (labels === undefined || this.forecastSlot[slot] !== 1) return;
       const perReplica = indices.some((index) => {
-        const policy = this.options.policies[index] as PipelinePolicy;
-        if (!policy.actions.some((a) => a.scale?.mode === 'proportional')) return false;
-        const resolved = policy.resolveTarget(labels);
+        if (this.perReplica[index] !== true) return false;
+        const resolved = (this.options.policies[index] as PipelinePolicy).resolveTarget(labels);
         return resolved !== undefined && targetKeyOf(resolved) === key;
       });
       if (!perReplica) return;
@@ -783,8 +787,12 @@ export class Processor {
       const tracker = this.trackers[index] as BreachTracker;
       const cooldownKey = cooldownKeyOf(policy.name, target);
       const gate = policy.deployment;
+      const coolingDown = tracker.isCoolingDown(cooldownKey, stored.originTsMs);
+      // Looked up only when it can matter (not cooling down), as on the reactive path.
       const deployment =
-        gate === undefined ? undefined : this.openDeployment(gate, labels, stored.originTsMs);
+        gate === undefined || coolingDown
+          ? undefined
+          : this.openDeployment(gate, labels, stored.originTsMs);
       const decision = predictive.evaluate(slot, {
         nowMs: stored.originTsMs,
         stepMs: stored.stepMs,
@@ -792,9 +800,7 @@ export class Processor {
         breachingNow: isBreaching(policy, stored.originValue),
         // Outside a deployment's window a gated policy may not act, just as while cooling
         // down: the episode is still followed (and re-arms), so it fires once a window opens.
-        coolingDown:
-          (gate !== undefined && deployment === undefined) ||
-          tracker.isCoolingDown(cooldownKey, stored.originTsMs),
+        coolingDown: coolingDown || (gate !== undefined && deployment === undefined),
       });
       if (decision.kind !== 'fire' || decision.etaMs === undefined) continue;
       tracker.startCooldown(cooldownKey, stored.originTsMs);

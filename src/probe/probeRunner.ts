@@ -68,7 +68,6 @@ export class ProbeRunner {
 
   constructor(private readonly deps: ProbeRunnerDeps) {}
 
-  /** Number of probes this runner runs. */
   /** Starts one loop per probe; probing begins `initialDelay` from now. Idempotent. */
   start(): void {
     if (this.abort !== undefined) return;
