@@ -95,33 +95,25 @@ export class PredictionJudge {
     return judged;
   }
 
-  /** Feeds one sample of a watched series; returns the watches it closed. */
-  observe(series: string, timestampMs: number, value: number): JudgedPrediction[] {
+  /**
+   * Feeds one sample of a watched series; returns the watches it closed. Called for every
+   * sample of a watched series: the list is compacted in place and nothing is allocated unless
+   * a watch closes.
+   */
+  observe(series: string, timestampMs: number, value: number): readonly JudgedPrediction[] {
     const list = this.bySeries.get(series);
-    if (list === undefined) return [];
-    const judged: JudgedPrediction[] = [];
-    const keep: Tracking[] = [];
+    if (list === undefined) return NONE_JUDGED;
+    let judged: JudgedPrediction[] | undefined;
+    const before = list.length;
+    let kept = 0;
     for (const t of list) {
-      if (timestampMs <= t.watch.observedAtMs) {
-        keep.push(t);
-        continue;
-      }
-      if (timestampMs > t.watch.windowEndMs) {
-        judged.push(verdictOf(t));
-        continue;
-      }
-      const asDecided = value * t.toDecisionUnit;
-      const gap = gapOf(t.watch, asDecided);
-      if (gap < t.closestGap) t.closestGap = gap;
-      if (t.breachAtMs === undefined && isBreaching(t.watch, asDecided)) {
-        t.breachAtMs = timestampMs;
-        // The verdict is known at the first breaching sample.
-        judged.push(verdictOf(t));
-        continue;
-      }
-      keep.push(t);
+      const verdict = observeOne(t, timestampMs, value);
+      if (verdict === undefined) list[kept++] = t;
+      else (judged ??= []).push(verdict);
     }
-    this.replace(series, keep, list.length);
+    if (judged === undefined) return NONE_JUDGED;
+    list.length = kept;
+    this.replace(series, list, before);
     return judged;
   }
 
@@ -145,17 +137,19 @@ export class PredictionJudge {
   }
 
   /** Closes every watch whose window ended before `eventTimeMs` (series that went quiet). */
-  expire(eventTimeMs: number): JudgedPrediction[] {
-    const judged: JudgedPrediction[] = [];
-    for (const [series, list] of [...this.bySeries]) {
+  expire(eventTimeMs: number): readonly JudgedPrediction[] {
+    let judged: JudgedPrediction[] | undefined;
+    for (const [series, list] of this.bySeries) {
+      // Runs every batch while a watch is open: lists with nothing due are left untouched.
+      if (!list.some((t) => t.watch.windowEndMs < eventTimeMs)) continue;
       const keep = list.filter((t) => {
         if (t.watch.windowEndMs >= eventTimeMs) return true;
-        judged.push(verdictOf(t));
+        (judged ??= []).push(verdictOf(t));
         return false;
       });
       this.replace(series, keep, list.length);
     }
-    return judged;
+    return judged ?? NONE_JUDGED;
   }
 
   private closeOldest(): JudgedPrediction[] {
@@ -182,6 +176,27 @@ export class PredictionJudge {
     if (keep.length === 0) this.bySeries.delete(series);
     else this.bySeries.set(series, keep);
   }
+}
+
+/** What `observe` returns when no watch closed (shared: nothing is allocated per sample). */
+const NONE_JUDGED: readonly JudgedPrediction[] = Object.freeze([]);
+
+/**
+ * One sample against one open watch: its verdict when the sample closes it (past its window,
+ * or the first breach), else undefined after noting how close the series came.
+ */
+function observeOne(t: Tracking, timestampMs: number, value: number): JudgedPrediction | undefined {
+  if (timestampMs <= t.watch.observedAtMs) return undefined;
+  if (timestampMs > t.watch.windowEndMs) return verdictOf(t);
+  const asDecided = value * t.toDecisionUnit;
+  const gap = gapOf(t.watch, asDecided);
+  if (gap < t.closestGap) t.closestGap = gap;
+  if (t.breachAtMs === undefined && isBreaching(t.watch, asDecided)) {
+    t.breachAtMs = timestampMs;
+    // The verdict is known at the first breaching sample.
+    return verdictOf(t);
+  }
+  return undefined;
 }
 
 /** Distance to the threshold on the safe side (0 at or beyond it). */
