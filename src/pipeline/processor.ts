@@ -961,8 +961,23 @@ export class Processor {
 
   private wantsForecast(policyIndices: readonly number[], slot: number): 0 | 1 {
     if (this.options.forecast === undefined) return 0;
-    if (policyIndices.some((i) => this.options.policies[i]?.predict !== undefined)) return 1;
+    if (policyIndices.some((i) => this.needsForecast(i))) return 1;
     return this.inspectKeys.size > 0 && this.inspectKeys.has(this.table.keyOf(slot) ?? '') ? 1 : 0;
+  }
+
+  /**
+   * A policy's series must be forecast when it has a predictive trigger, or when it is a
+   * proportional scale-in with a lead time: its fires carry the load forecast until then
+   * (`forecastAheadPeak`), whether or not another policy forecasts the same series.
+   */
+  private needsForecast(index: number): boolean {
+    const policy = this.options.policies[index] as PipelinePolicy;
+    if (policy.predict !== undefined) return true;
+    return (
+      policy.direction === 'below' &&
+      (policy.leadTimeMs ?? 0) > 0 &&
+      this.perReplica[index] === true
+    );
   }
 
   /** The slot's baseline as it stands: mean, floored σ, band half-width, warm or not. */

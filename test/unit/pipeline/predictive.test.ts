@@ -303,6 +303,13 @@ describe('Processor: forecastAheadPeak on a scale-in', () => {
     expect(ActionEnvelopeSchema.parse(envelope)).toEqual(envelope);
   });
 
+  it('is there for a scale-in that no predictive policy shares a series with', () => {
+    const scaleInOnly = yaml('leadTime: 3m').split('- name: scale-in')[1] ?? '';
+    const fired = fires(`- name: scale-in${scaleInOnly}`);
+    expect(fired.map((f) => f.policy)).toEqual(['scale-in']);
+    expect(fired[0]?.actions[0]?.evidence.forecastAheadPeak).toBeGreaterThan(56);
+  });
+
   it('is left out without a lead time or without a forecast', () => {
     expect(fires(yaml(''))[0]?.actions[0]?.evidence).not.toHaveProperty('forecastAheadPeak');
     const reactive = fires(yaml('leadTime: 3m'), false);
