@@ -65,6 +65,7 @@ export function healcastStrategy(options: HealcastScalerOptions): ScalingStrateg
     supports: () => true,
   };
   const executedAtMs: number[] = [];
+  const rateWindowMs = options.guardrails.maxActions.window;
   let lastScaleUpAtMs: number | undefined;
   let offset = 0;
 
@@ -118,7 +119,8 @@ export function healcastStrategy(options: HealcastScalerOptions): ScalingStrateg
           if (envelope.type !== 'scale') continue;
           const to = decide(envelope, o, current);
           if (to === undefined || to === current) continue;
-          while (executedAtMs.length > 0 && (executedAtMs[0] as number) <= o.nowMs - 86_400_000) {
+          // Only the rate limit reads these, and only those inside its window.
+          while (executedAtMs.length > 0 && (executedAtMs[0] as number) <= o.nowMs - rateWindowMs) {
             executedAtMs.shift();
           }
           executedAtMs.push(o.nowMs);
