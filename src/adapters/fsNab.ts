@@ -1,8 +1,9 @@
-import { access, mkdir, readdir, readFile, writeFile } from 'node:fs/promises';
+import { access, readdir, readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { z } from 'zod';
 import { HealcastError } from '../errors.js';
-import { tryNabTimestampMs } from '../evaluate/nab/timestamp.js';
+import { NabTimestampSchema } from '../evaluate/nab/windows.js';
+import { writeTextFiles } from './fsTraining.js';
 
 /** One data file of a NAB-layout folder: `DIR/<category>/<file>.csv`. */
 export interface NabDataFile {
@@ -22,11 +23,9 @@ export interface NabRow {
   readonly value: number;
 }
 
-/** A data row: a NAB timestamp (UTC-naive) and a finite number. */
+/** A data row: a NAB timestamp (UTC-naive, parsed once to ms) and a finite number. */
 const NabRowSchema = z.object({
-  timestamp: z.string().refine((text) => tryNabTimestampMs(text) !== undefined, {
-    message: 'timestamp is not YYYY-MM-DD HH:MM:SS',
-  }),
+  timestamp: NabTimestampSchema,
   value: z.string().refine((text) => text.trim() !== '' && Number.isFinite(Number(text)), {
     message: 'value is not a finite number',
   }),
@@ -113,14 +112,15 @@ export async function readNabDataFile(file: NabDataFile): Promise<NabRow[]> {
       const detail = parsed.error.issues.map((issue) => issue.message).join('; ');
       throw dataError(`${where}: ${detail} (${JSON.stringify(line)})`);
     }
-    const timestampMs = tryNabTimestampMs(parsed.data.timestamp) as number;
+    const timestamp = cells[0] as string;
+    const timestampMs = parsed.data.timestamp;
     // Equal timestamps do occur in NAB's own files (a DST change collapsed an hour of rows).
     if (timestampMs < previousMs) {
-      throw dataError(`${where}: timestamp ${parsed.data.timestamp} is before the previous row`);
+      throw dataError(`${where}: timestamp ${timestamp} is before the previous row`);
     }
     previousMs = timestampMs;
     rows.push({
-      timestamp: parsed.data.timestamp,
+      timestamp,
       timestampMs,
       valueText: parsed.data.value,
       value: Number(parsed.data.value),
@@ -181,12 +181,10 @@ export async function writeNabResults(
 ): Promise<void> {
   const lines = ['timestamp,value,anomaly_score'];
   rows.forEach((row, i) => lines.push(`${row.timestamp},${row.valueText},${scores[i] ?? 0}`));
-  await mkdir(path.dirname(target), { recursive: true });
-  await writeFile(target, lines.join('\n') + '\n');
+  await writeTextFiles({ [target]: lines.join('\n') + '\n' });
 }
 
 /** Writes a JSON document (pretty, newline-terminated), creating its folder. */
 export async function writeJsonFile(target: string, value: unknown): Promise<void> {
-  await mkdir(path.dirname(target), { recursive: true });
-  await writeFile(target, JSON.stringify(value, null, 2) + '\n');
+  await writeTextFiles({ [target]: JSON.stringify(value, null, 2) + '\n' });
 }

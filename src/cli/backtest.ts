@@ -7,10 +7,8 @@ import {
   loadDemandTrace,
   writeBacktestFiles,
 } from '../adapters/fsBacktest.js';
-import { currentModel } from '../adapters/fsModelRegistry.js';
 import { loadPolicyFile } from '../adapters/fsPolicyLoader.js';
 import type { TfjsBackendName } from '../adapters/tfjs/backend.js';
-import { loadForecaster } from '../adapters/tfjs/quantileModel.js';
 import { markdownTable } from '../evaluate/backtest/report.js';
 import { runBacktest } from '../evaluate/backtest/run.js';
 import {
@@ -20,8 +18,8 @@ import {
   type TraceKind,
 } from '../evaluate/backtest/settings.js';
 import { HealcastError } from '../errors.js';
-import type { Forecaster } from '../forecast/forecaster.js';
 import { packageRoot } from '../main.js';
+import { loadModelOption } from './modelOption.js';
 import type { CommandOutput } from './policyValidate.js';
 
 /** Options of `healcast backtest` as commander hands them over. */
@@ -41,19 +39,24 @@ function configError(message: string): HealcastError {
   return new HealcastError('CONFIG_INVALID', message, { retriable: false });
 }
 
-/** Requests for request-count traces, CPU for the rest (the shared traces' columns say so). */
-function guessKind(trace: string, column: string | undefined): TraceKind {
-  return /cpu/i.test(column ?? '') || /alibaba|google/i.test(path.basename(trace))
-    ? 'cpu'
-    : 'requests';
-}
+/**
+ * The shared traces' families, by file name: what each measures, its default column (the files
+ * hold several) and the scale to percent (Google's CPU is a 0–1 fraction; the CPU policy and
+ * settings speak percent).
+ */
+const TRACE_FAMILIES: readonly {
+  readonly name: RegExp;
+  readonly kind: TraceKind;
+  readonly column: string;
+  readonly valueScale: number;
+}[] = [
+  { name: /alibaba/i, kind: 'cpu', column: 'cpu_util_percent', valueScale: 1 },
+  { name: /google/i, kind: 'cpu', column: 'avg_cpu', valueScale: 100 },
+];
 
-/** Default column of the shared traces that hold several. */
-function guessColumn(trace: string): string | undefined {
+function traceFamily(trace: string): (typeof TRACE_FAMILIES)[number] | undefined {
   const base = path.basename(trace);
-  if (/alibaba/i.test(base)) return 'cpu_util_percent';
-  if (/google/i.test(base)) return 'avg_cpu';
-  return undefined;
+  return TRACE_FAMILIES.find((family) => family.name.test(base));
 }
 
 /**
@@ -67,17 +70,15 @@ export async function backtest(
   output: CommandOutput,
   argv: readonly string[] = process.argv.slice(2),
 ): Promise<number> {
-  const column = flags.column ?? guessColumn(flags.trace);
-  const kindParsed = TraceKindSchema.safeParse(flags.kind ?? guessKind(flags.trace, column));
+  const family = traceFamily(flags.trace);
+  const column = flags.column ?? family?.column;
+  // Requests for request-count traces, CPU for the rest (the shared traces' columns say so).
+  const guessedKind = /cpu/i.test(column ?? '') ? 'cpu' : (family?.kind ?? 'requests');
+  const kindParsed = TraceKindSchema.safeParse(flags.kind ?? guessedKind);
   if (!kindParsed.success) throw configError(`--kind: requests or cpu (got ${flags.kind})`);
   const kind = kindParsed.data;
-  // Google's CPU is a 0–1 fraction; the CPU policy and settings speak percent.
   const valueScale =
-    flags.valueScale !== undefined
-      ? Number(flags.valueScale)
-      : /google/i.test(path.basename(flags.trace))
-        ? 100
-        : 1;
+    flags.valueScale !== undefined ? Number(flags.valueScale) : (family?.valueScale ?? 1);
   if (!(valueScale > 0))
     throw configError(`--value-scale: a positive number (got ${flags.valueScale})`);
   const settings = SimulationSettingsSchema.parse({ ...DEFAULT_SIMULATION[kind], valueScale });
@@ -86,10 +87,8 @@ export async function backtest(
   const policies = await loadPolicyFile(policyFile);
   const trace = await loadDemandTrace(flags.trace, column, settings);
 
-  let forecaster: Forecaster | undefined;
   const root = path.resolve(flags.model ?? path.join(packageRoot(), 'models'));
-  const current = await currentModel(root);
-  forecaster = await loadForecaster(current?.dir ?? root, flags.backend as TfjsBackendName);
+  const { forecaster, version } = await loadModelOption(root, flags.backend as TfjsBackendName);
   const useBar = flags.progress !== false;
   const bar = new cliProgress.SingleBar(
     {
@@ -115,7 +114,6 @@ export async function backtest(
   } finally {
     if (useBar) bar.stop();
     forecaster.dispose();
-    forecaster = undefined;
   }
   const seconds = (performance.now() - started) / 1000;
   const command = `healcast ${argv.join(' ')}`;
@@ -125,7 +123,7 @@ export async function backtest(
     `## ${title}\n\n\`${command}\`\n\n${trace.demand.length} steps of ${trace.stepMs / 1000} s, ` +
     `${kind} settings: ${settings.capacityPerReplica} per replica, start-up ${settings.startupDelay / 1000} s, ` +
     `target ${settings.targetUtilizationPercent} % utilisation; policies ${path.relative(process.cwd(), policyFile)}; ` +
-    `model ${current?.version ?? root}; ${seconds.toFixed(1)} s.\n\n${table}\n\n` +
+    `model ${version ?? root}; ${seconds.toFixed(1)} s.\n\n${table}\n\n` +
     `Target (healcast predictive vs HPA): ${result.target.verdict}\n`;
   const outDir = path.resolve(flags.out ?? 'backtest-out');
   const written = await writeBacktestFiles(outDir, {

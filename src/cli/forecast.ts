@@ -1,8 +1,6 @@
 import path from 'node:path';
 import { loadTraceFiles, writeTextFiles } from '../adapters/fsTraining.js';
-import { currentModel } from '../adapters/fsModelRegistry.js';
 import type { TfjsBackendName } from '../adapters/tfjs/backend.js';
-import { loadForecaster } from '../adapters/tfjs/quantileModel.js';
 import { parseDurationMs } from '../config/duration.js';
 import { HealcastError } from '../errors.js';
 import {
@@ -19,6 +17,7 @@ import {
   type Series,
   type TraceOptions,
 } from '../training/traces.js';
+import { loadModelOption } from './modelOption.js';
 import type { CommandOutput } from './policyValidate.js';
 
 /** Options of `healcast forecast` as commander hands them over. */
@@ -98,14 +97,11 @@ function round(x: number): number {
  */
 export async function forecast(flags: ForecastFlags, output: CommandOutput): Promise<number> {
   const root = path.resolve(flags.model ?? 'models');
-  // --model may name a registry root (its current.json is followed) or a version directory.
-  const current = await currentModel(root);
-  const dir = current?.dir ?? root;
   const backend = flags.backend as TfjsBackendName | undefined;
   if (backend !== undefined && !['tensorflow', 'wasm', 'cpu'].includes(backend)) {
     throw configError(`--backend: one of tensorflow, wasm, cpu (got ${backend})`);
   }
-  const forecaster = await loadForecaster(dir, backend);
+  const { forecaster } = await loadModelOption(root, backend);
   try {
     const spec = forecaster.info.spec;
     const options: { -readonly [K in keyof TraceOptions]: TraceOptions[K] } = {

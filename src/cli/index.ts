@@ -23,6 +23,21 @@ function logLevelOption(allowSilent: boolean): Option {
   );
 }
 
+/** `--backend`: the TensorFlow.js backend of the commands that load a model. */
+function backendOption(): Option {
+  return new Option('--backend <name>', 'TensorFlow.js backend').choices([
+    'tensorflow',
+    'wasm',
+    'cpu',
+  ]);
+}
+
+/** Where every command writes its output and its errors. */
+const io = {
+  stdout: (s: string) => process.stdout.write(s),
+  stderr: (s: string) => process.stderr.write(s),
+};
+
 /** Builds the `healcast` command tree (commander: parsing, help and errors for free). */
 export function buildProgram(): Command {
   const program = new Command('healcast')
@@ -72,11 +87,7 @@ export function buildProgram(): Command {
     )
     .option('--json', 'print the normalised policies as JSON')
     .action(async (file: string, options: { json?: boolean }) => {
-      process.exitCode = await policyValidate(
-        file,
-        { stdout: (s) => process.stdout.write(s), stderr: (s) => process.stderr.write(s) },
-        { json: options.json === true },
-      );
+      process.exitCode = await policyValidate(file, io, { json: options.json === true });
     });
 
   program
@@ -142,19 +153,10 @@ export function buildProgram(): Command {
       '--time-features',
       'add time-of-day / day-of-week inputs (off by default: traces without a time column have no real time of day)',
     )
-    .addOption(
-      new Option('--backend <name>', 'TensorFlow.js backend').choices([
-        'tensorflow',
-        'wasm',
-        'cpu',
-      ]),
-    )
+    .addOption(backendOption())
     .option('--force', 'promote even when the model does not beat naive')
     .action(async (flags: TrainFlags) => {
-      await train(flags, {
-        stdout: (s) => process.stdout.write(s),
-        stderr: (s) => process.stderr.write(s),
-      });
+      await train(flags, io);
       process.exitCode = 0;
     });
 
@@ -173,18 +175,9 @@ export function buildProgram(): Command {
     .addOption(new Option('--fill <policy>', 'fill of short gaps').choices(['zero', 'previous']))
     .option('--step <duration>', 'step of a file without a time column')
     .option('--start <timestamp>', 'time of the first row of a file without a time column')
-    .addOption(
-      new Option('--backend <name>', 'TensorFlow.js backend').choices([
-        'tensorflow',
-        'wasm',
-        'cpu',
-      ]),
-    )
+    .addOption(backendOption())
     .action(async (flags: ForecastFlags) => {
-      process.exitCode = await forecast(flags, {
-        stdout: (s) => process.stdout.write(s),
-        stderr: (s) => process.stderr.write(s),
-      });
+      process.exitCode = await forecast(flags, io);
     });
 
   program
@@ -199,19 +192,10 @@ export function buildProgram(): Command {
     .option('--value-scale <x>', 'multiply values first (default 100 for Google 0–1 CPU)')
     .option('--out <dir>', 'output directory (default backtest-out)')
     .option('--model <dir>', 'model registry root or model directory (default models)')
-    .addOption(
-      new Option('--backend <name>', 'TensorFlow.js backend').choices([
-        'tensorflow',
-        'wasm',
-        'cpu',
-      ]),
-    )
+    .addOption(backendOption())
     .option('--no-progress', 'no progress bar')
     .action(async (flags: BacktestFlags) => {
-      process.exitCode = await backtest(flags, {
-        stdout: (s) => process.stdout.write(s),
-        stderr: (s) => process.stderr.write(s),
-      });
+      process.exitCode = await backtest(flags, io);
     });
 
   program
@@ -231,29 +215,15 @@ export function buildProgram(): Command {
     .option('--model <dir>', 'model registry root for the forecast band (default models)')
     .option('--no-forecast', 'score without the forecasting model')
     .option('--detector <file>', 'detector settings (YAML/JSON of DetectorConfig fields)')
-    .addOption(
-      new Option('--backend <name>', 'TensorFlow.js backend').choices([
-        'tensorflow',
-        'wasm',
-        'cpu',
-      ]),
-    )
+    .addOption(backendOption())
     .action(async (flags: NabFlags) => {
-      process.exitCode = await nab(flags, {
-        stdout: (s) => process.stdout.write(s),
-        stderr: (s) => process.stderr.write(s),
-      });
+      process.exitCode = await nab(flags, io);
     });
 
   const executorOptions = (command: Command): Command =>
     command
       .option('-c, --config <file>', 'executor config file (YAML/JSON); see README "The executor"')
       .option('--redis <url>', 'Redis URL (env REDIS_URL)');
-  const io = {
-    stdout: (s: string) => process.stdout.write(s),
-    stderr: (s: string) => process.stderr.write(s),
-  };
-
   executorOptions(
     program
       .command('executor')

@@ -1,4 +1,4 @@
-import { encodeJsonSample } from '../ingest/encodeJson.js';
+import { jsonSampleRecord } from '../ingest/encodeJson.js';
 import path from 'node:path';
 // cli-progress: the terminal progress bar the train command uses too.
 import cliProgress from 'cli-progress';
@@ -30,7 +30,6 @@ import {
 } from '../evaluate/nab/index.js';
 import type { Forecaster } from '../forecast/forecaster.js';
 import { DEFAULT_DECODE_LIMITS } from '../ingest/limits.js';
-import type { SourceRecord } from '../ingest/source.js';
 import { replayForecastStage } from '../pipeline/forecastStage.js';
 import { Processor } from '../pipeline/processor.js';
 import type { CommandOutput } from './policyValidate.js';
@@ -121,21 +120,12 @@ export function scoreNabRows(
   });
   for (let from = 0; from < rows.length; from += BATCH_ROWS) {
     const batch = rows.slice(from, from + BATCH_ROWS);
-    const records: SourceRecord[] = batch.map((row, i) => ({
-      topic: 'nab',
-      partition: 0,
-      offset: String(from + i),
-      key: null,
-      value: Buffer.from(
-        encodeJsonSample({
-          name: NAB_METRIC,
-          labels: {},
-          timestampMs: row.timestampMs,
-          value: row.value,
-        }),
+    const records = batch.map((row, i) =>
+      jsonSampleRecord(
+        { name: NAB_METRIC, labels: {}, timestampMs: row.timestampMs, value: row.value },
+        { topic: 'nab', offset: from + i, timestampMs: row.timestampMs },
       ),
-      timestampMs: row.timestampMs,
-    }));
+    );
     // "Now" is the newest event of the batch: the replay is live as far as the core can tell.
     processor.processBatch(records, (batch[batch.length - 1] as NabRow).timestampMs);
   }

@@ -120,14 +120,14 @@ export class SeriesDetector {
       const scale = Math.max(this.seasonMad * SIGMA_PER_MAD, floor);
       z = Math.min(z, this.seasonResidual(value, this.config.seasonJitterSamples) / scale);
     }
+    // The level shift and the novelty term are both in slow σ.
+    const slowStd = Math.max(Math.sqrt(this.slowVar), floor);
     if (this.config.shiftWeight > 0) {
-      const slowStd = Math.max(Math.sqrt(this.slowVar), floor);
       const fast = this.fastMean + this.fastAlpha * (value - this.fastMean);
       z = Math.max(z, (this.config.shiftWeight * Math.abs(fast - this.slowMean)) / slowStd);
     }
     let novelty = 0;
     if (this.count > 0) {
-      const slowStd = Math.max(Math.sqrt(this.slowVar), floor);
       const outside = Math.max(0, value - this.high, this.low - value);
       novelty = this.config.noveltyWeight * Math.log1p(outside / slowStd);
     }

@@ -1,8 +1,8 @@
 import { medianQuantileIndex } from '../forecast/features.js';
 import type { StoredForecast } from '../forecast/engine.js';
+import { levelsOf } from '../predict/breachProbability.js';
 import type { DetectorConfig } from './config.js';
 import { SeriesDetector, type DetectorInput, type ForecastBand } from './detector.js';
-import { normalQuantile } from './tail.js';
 
 /**
  * The rich detectors of the series that use one, by the processor's series slot. Series of
@@ -39,9 +39,6 @@ export class SeriesDetectors {
   }
 }
 
-/** Per quantiles array: the outer levels' spread in standard-normal units, the median's index. */
-const levelCache = new WeakMap<readonly number[], { spreadZ: number; median: number }>();
-
 /**
  * The forecast's band for a sample at `tsMs`: the first step of the newest forecast, when that
  * step is this sample's time (within half a step). A forecast from before a gap says nothing
@@ -54,21 +51,12 @@ export function bandFor(
 ): ForecastBand | undefined {
   if (stored === undefined || quantiles.length < 2) return undefined;
   if (Math.abs(stored.originTsMs + stored.stepMs - tsMs) > stored.stepMs / 2) return undefined;
-  // Per sample: the levels' arithmetic is done once per quantiles array.
-  let levels = levelCache.get(quantiles);
-  if (levels === undefined) {
-    levels = {
-      spreadZ:
-        normalQuantile(quantiles[quantiles.length - 1] as number) -
-        normalQuantile(quantiles[0] as number),
-      median: medianQuantileIndex(quantiles),
-    };
-    levelCache.set(quantiles, levels);
-  }
-  const { spreadZ, median } = levels;
+  // levelsOf caches the levels' arithmetic per quantiles array.
+  const { z } = levelsOf(quantiles);
+  const spreadZ = (z[z.length - 1] as number) - (z[0] as number);
   const q = quantiles.length;
   const lower = stored.values[0] as number;
   const upper = stored.values[q - 1] as number;
   if (!Number.isFinite(lower) || !Number.isFinite(upper) || !(spreadZ > 0)) return undefined;
-  return { lower, median: stored.values[median] as number, upper, spreadZ };
+  return { lower, median: stored.values[medianQuantileIndex(quantiles)] as number, upper, spreadZ };
 }

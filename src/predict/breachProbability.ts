@@ -207,7 +207,7 @@ interface Levels {
 
 const levelsCache = new WeakMap<readonly number[], Levels>();
 
-function levelsOf(quantiles: readonly number[]): Levels {
+export function levelsOf(quantiles: readonly number[]): Levels {
   const cached = levelsCache.get(quantiles);
   if (cached !== undefined) return cached;
   if (quantiles.length === 0) throw new RangeError('at least one quantile level is needed');
@@ -321,7 +321,7 @@ const ERFC_POLY = [
 ] as const;
 
 /** Complementary error function (Numerical Recipes' Chebyshev fit, relative error < 1.2e-7). */
-function erfc(x: number): number {
+export function erfc(x: number): number {
   const z = Math.abs(x);
   const t = 1 / (1 + 0.5 * z);
   const r = t * Math.exp(-z * z + horner(ERFC_POLY, t));
@@ -354,7 +354,7 @@ function horner(coefficients: readonly number[], x: number): number {
 }
 
 /** Inverse standard normal CDF Φ⁻¹(p) for p in (0, 1) (Acklam; relative error < 1.2e-9). */
-function normalQuantile(p: number): number {
+export function normalQuantile(p: number): number {
   if (p < ACKLAM_LOW || p > 1 - ACKLAM_LOW) {
     const q = Math.sqrt(-2 * Math.log(Math.min(p, 1 - p)));
     const x = horner(ACKLAM_C, q) / horner(ACKLAM_D, q);

@@ -1,11 +1,10 @@
-import { encodeJsonSample } from '../../ingest/encodeJson.js';
+import { jsonSampleRecord } from '../../ingest/encodeJson.js';
 import { BaselineConfigSchema } from '../../baseline/ewma.js';
 import type { ActionEnvelope } from '../../dispatch/envelope.js';
 import { gate, planAction, type AllowedTarget, type DecisionInput } from '../../execute/decide.js';
 import type { Guardrails, TargetHistory } from '../../execute/guardrails.js';
 import type { Forecaster } from '../../forecast/forecaster.js';
 import { DEFAULT_DECODE_LIMITS } from '../../ingest/limits.js';
-import type { SourceRecord } from '../../ingest/source.js';
 import { toPipelinePolicy } from '../../pipeline/pipelinePolicy.js';
 import { replayForecastStage } from '../../pipeline/forecastStage.js';
 import { Processor } from '../../pipeline/processor.js';
@@ -65,6 +64,7 @@ export function healcastStrategy(options: HealcastScalerOptions): ScalingStrateg
     supports: () => true,
   };
   const executedAtMs: number[] = [];
+  const rateWindowMs = options.guardrails.maxActions.window;
   let lastScaleUpAtMs: number | undefined;
   let offset = 0;
 
@@ -94,21 +94,15 @@ export function healcastStrategy(options: HealcastScalerOptions): ScalingStrateg
     id: options.id,
     label: options.label,
     observe(o: StepObservation): ScaleDecision | undefined {
-      const record: SourceRecord = {
-        topic: 'backtest',
-        partition: 0,
-        offset: String(offset++),
-        key: null,
-        value: Buffer.from(
-          encodeJsonSample({
-            name: BACKTEST_METRIC,
-            labels: BACKTEST_LABELS,
-            timestampMs: o.stepStartMs,
-            value: o.utilizationPercent,
-          }),
-        ),
-        timestampMs: o.nowMs,
-      };
+      const record = jsonSampleRecord(
+        {
+          name: BACKTEST_METRIC,
+          labels: BACKTEST_LABELS,
+          timestampMs: o.stepStartMs,
+          value: o.utilizationPercent,
+        },
+        { topic: 'backtest', offset: offset++, timestampMs: o.nowMs },
+      );
       const { fires } = processor.processBatch([record], o.nowMs);
       let current = o.specReplicas;
       let trigger: string | undefined;
@@ -118,7 +112,8 @@ export function healcastStrategy(options: HealcastScalerOptions): ScalingStrateg
           if (envelope.type !== 'scale') continue;
           const to = decide(envelope, o, current);
           if (to === undefined || to === current) continue;
-          while (executedAtMs.length > 0 && (executedAtMs[0] as number) <= o.nowMs - 86_400_000) {
+          // Only the rate limit reads these, and only those inside its window.
+          while (executedAtMs.length > 0 && (executedAtMs[0] as number) <= o.nowMs - rateWindowMs) {
             executedAtMs.shift();
           }
           executedAtMs.push(o.nowMs);

@@ -1,4 +1,5 @@
 import { holtWintersForecaster, seasonLength } from '../../training/baselines.js';
+import { StabilizationWindow } from './stabilizationWindow.js';
 import type { ScaleDecision, ScalingStrategy, StepObservation } from './strategy.js';
 
 /** Settings of the Holt-Winters predictive scaler. */
@@ -34,7 +35,7 @@ export function holtWintersStrategy(
   const h = settings.horizonSteps;
   const forecaster = holtWintersForecaster(demand, trainEnd, seasonLength(stepMs, trainEnd), h);
   const out = new Float64Array(h);
-  const sizings: { atMs: number; replicas: number }[] = [];
+  const window = new StabilizationWindow(settings.scaleDownStabilizationMs);
   let index = 0;
   return {
     id: 'holt_winters',
@@ -44,20 +45,11 @@ export function holtWintersStrategy(
       let peak = o.demand;
       for (const v of out) peak = Math.max(peak, v);
       const sized = Math.ceil((peak / settings.demandPerReplicaAtTarget) * (1 - 1e-9));
-      while (
-        sizings.length > 0 &&
-        (sizings[0] as { atMs: number }).atMs <= o.nowMs - settings.scaleDownStabilizationMs
-      ) {
-        sizings.shift();
-      }
-      sizings.push({ atMs: o.nowMs, replicas: sized });
-      let desired = sized;
-      if (desired < o.specReplicas) {
-        for (const s of sizings) desired = Math.max(desired, s.replicas);
-        desired = Math.min(desired, o.specReplicas);
-      }
-      desired = Math.min(settings.maxReplicas, Math.max(settings.minReplicas, desired));
-      return desired === o.specReplicas ? undefined : { toReplicas: desired, trigger: 'forecast' };
+      const highest = window.record(o.nowMs, sized);
+      // Down only as far as the window's highest sizing; up at once.
+      const desired = sized < o.specReplicas ? Math.min(highest, o.specReplicas) : sized;
+      const bounded = Math.min(settings.maxReplicas, Math.max(settings.minReplicas, desired));
+      return bounded === o.specReplicas ? undefined : { toReplicas: bounded, trigger: 'forecast' };
     },
   };
 }

@@ -1,3 +1,4 @@
+import { StabilizationWindow } from './stabilizationWindow.js';
 import type { ScaleDecision, ScalingStrategy, StepObservation } from './strategy.js';
 
 /** Settings of the HPA algorithm (Kubernetes' defaults where it has them). */
@@ -20,30 +21,22 @@ export interface HpaSettings {
  * (at most double, or +4, per sync) and clamped to [min, max]. Pure: time is passed in.
  */
 export class HpaAlgorithm {
-  private readonly recommendations: { atMs: number; replicas: number }[] = [];
+  private readonly window: StabilizationWindow;
 
-  constructor(private readonly settings: HpaSettings) {}
+  constructor(private readonly settings: HpaSettings) {
+    this.window = new StabilizationWindow(settings.scaleDownStabilizationMs);
+  }
 
   /** One sync at `nowMs`: the replica count the HPA sets (maybe `currentReplicas`). */
   sync(nowMs: number, currentReplicas: number, metricPerReplica: number): number {
-    const { targetPerReplica, tolerance, scaleDownStabilizationMs } = this.settings;
+    const { targetPerReplica, tolerance } = this.settings;
     const ratio = metricPerReplica / targetPerReplica;
     const raw =
       Math.abs(ratio - 1) <= tolerance
         ? currentReplicas
         : Math.ceil(ratio * currentReplicas * (1 - 1e-9));
     // Kubernetes keeps the unstabilised recommendations and looks back over them.
-    while (
-      this.recommendations.length > 0 &&
-      (this.recommendations[0] as { atMs: number }).atMs <= nowMs - scaleDownStabilizationMs
-    ) {
-      this.recommendations.shift();
-    }
-    this.recommendations.push({ atMs: nowMs, replicas: raw });
-    let downRecommendation = raw;
-    for (const r of this.recommendations) {
-      downRecommendation = Math.max(downRecommendation, r.replicas);
-    }
+    const downRecommendation = this.window.record(nowMs, raw);
     // Scale-up stabilization window is 0: the up recommendation is the current one.
     let desired = currentReplicas;
     if (desired < raw) desired = raw;

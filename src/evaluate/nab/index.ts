@@ -28,24 +28,16 @@
  * Counts differ from NAB's output on purpose: `tp`/`fn` count windows, `fp` counts detected
  * rows outside windows (NAB's scorer tallies rows for all four).
  */
-export { NabFileScoresSchema, checkNabFile, type NabFileScores } from './fileScores.js';
+export type { NabFileScores } from './fileScores.js';
 export { nabNormalise, nabScoreboard, optimiseNab, type NabOptimum } from './optimise.js';
-export {
-  NAB_PROFILES,
-  NabProfileNameSchema,
-  NabProfileSchema,
-  type NabProfile,
-  type NabProfileName,
-} from './profiles.js';
-export { nabFileGeometry, nabWindowRows, type NabFileGeometry } from './rowWeights.js';
+export { NAB_PROFILES, NabProfileNameSchema, type NabProfileName } from './profiles.js';
+export { nabWindowRows } from './rowWeights.js';
 export {
   NAB_MAX_TP_SIGMOID,
   NAB_NO_DETECTION_THRESHOLD,
-  NAB_PROBATION_CAP_ROWS,
-  NAB_PROBATION_RATIO,
   nabProbationRows,
   nabScaledSigmoid,
 } from './rules.js';
-export { scoreNab, scoreNabFile, type NabFileResult, type NabScore } from './score.js';
+export { scoreNab } from './score.js';
 export { nabTimestampMs, tryNabTimestampMs } from './timestamp.js';
-export { NabWindowsFileSchema, parseNabWindows, type NabWindow } from './windows.js';
+export { parseNabWindows } from './windows.js';

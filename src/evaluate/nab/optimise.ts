@@ -21,14 +21,21 @@ export interface NabOptimum extends NabScore {
   readonly rawPerfect: number;
 }
 
+/** Raw scores of the null (never fires) and the perfect detector over `windows` windows. */
+function nabBounds(
+  windows: number,
+  profile: NabProfile,
+): Pick<NabOptimum, 'rawNull' | 'rawPerfect'> {
+  return { rawNull: -profile.fnWeight * windows, rawPerfect: profile.tpWeight * windows };
+}
+
 /**
  * NAB's normalisation of a raw score over `windows` counted windows. Throws `DATA_INVALID`
  * when there is no window: the null and perfect detectors then score the same and the
  * scale is undefined.
  */
 export function nabNormalise(raw: number, windows: number, profile: NabProfile): number {
-  const rawNull = -profile.fnWeight * windows;
-  const rawPerfect = profile.tpWeight * windows;
+  const { rawNull, rawPerfect } = nabBounds(windows, profile);
   if (!(rawPerfect > rawNull))
     throw new HealcastError(
       'DATA_INVALID',
@@ -127,8 +134,7 @@ function optimiseGeometries(
     ...result,
     threshold,
     normalised: nabNormalise(result.raw, result.windows, profile),
-    rawNull: -profile.fnWeight * result.windows,
-    rawPerfect: profile.tpWeight * result.windows,
+    ...nabBounds(result.windows, profile),
   };
 }
 

@@ -14,7 +14,8 @@ import { tryNabTimestampMs } from './timestamp.js';
 /** One window as inclusive epoch-ms bounds `[startMs, endMs]` (UTC-naive timestamps read as UTC). */
 export type NabWindow = readonly [startMs: number, endMs: number];
 
-const NabTimestampSchema = z.string().transform((text, ctx) => {
+/** A NAB timestamp text, parsed to epoch ms (UTC-naive read as UTC). */
+export const NabTimestampSchema = z.string().transform((text, ctx) => {
   const ms = tryNabTimestampMs(text);
   if (ms === undefined) {
     ctx.addIssue({ code: 'custom', message: 'not a NAB timestamp (YYYY-MM-DD HH:MM:SS[.ffffff])' });

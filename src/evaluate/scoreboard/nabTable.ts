@@ -1,3 +1,5 @@
+import { NabProfileNameSchema, type NabOptimum, type NabProfileName } from '../nab/index.js';
+
 /** Published full-corpus NAB scores (standard / reward_low_FP / reward_low_FN), for reference. */
 export const NAB_REFERENCE = [
   { name: 'ARTime (best published)', scores: [74.9, 65.1, 80.4] },
@@ -10,27 +12,20 @@ export const NAB_REFERENCE = [
 /** The issue #5 target on the standard profile. */
 export const NAB_TARGET_STANDARD = 75;
 
-const PROFILES = ['standard', 'reward_low_FP', 'reward_low_FN'] as const;
-
-interface NabProfileScore {
-  readonly normalised: number;
-  readonly threshold: number;
-  readonly tp: number;
-  readonly fp: number;
-  readonly fn: number;
-}
+/** What the table shows of each profile's optimum. */
+type NabProfileScore = Pick<NabOptimum, 'normalised' | 'threshold' | 'tp' | 'fp' | 'fn'>;
 
 /** What the scoreboard needs of `healcast nab`'s scores.json. */
 export interface NabScores {
   readonly files: number;
   readonly rows: number;
   readonly model: { readonly version: string | null; readonly note: string | null };
-  readonly profiles: Readonly<Record<(typeof PROFILES)[number], NabProfileScore>>;
+  readonly profiles: Readonly<Record<NabProfileName, NabProfileScore>>;
 }
 
 /** The scoreboard's NAB section: healcast per profile, the references, the target verdict. */
 export function nabMarkdown(report: NabScores): string {
-  const rows = PROFILES.map((name) => {
+  const rows = NabProfileNameSchema.options.map((name) => {
     const p = report.profiles[name];
     return `| ${name} | **${p.normalised.toFixed(1)}** | ${p.threshold.toFixed(4)} | ${p.tp} | ${p.fp} | ${p.fn} |`;
   });
