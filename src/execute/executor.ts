@@ -342,13 +342,6 @@ export class Executor {
           intent.plan,
         );
       }
-      if (this.deps.breakers.isOpen(target.allowed.key)) {
-        return this.deferForBreaker(
-          ctx,
-          `the circuit breaker of ${target.allowed.key} opened; escalated`,
-          intent.plan,
-        );
-      }
       const started = nowMs();
       try {
         const checkFirst = resumed || attempt > 1;
@@ -384,6 +377,7 @@ export class Executor {
           report,
         );
       } catch (error) {
+        // An open breaker refuses the call without running it: the action goes to a human.
         if (error instanceof BreakerOpenError) {
           return this.deferForBreaker(ctx, error.message, intent.plan);
         }
