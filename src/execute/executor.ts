@@ -291,7 +291,10 @@ export class Executor {
       let observation;
       try {
         observation = await this.deps.breakers.run(target.allowed.key, () =>
-          target.driver.observe(target.settings, this.driverContext(envelope, nowMs(), 1)),
+          // Observing only needs a way to give up (ObserveContext); no intent exists yet.
+          target.driver.observe(target.settings, {
+            signal: AbortSignal.timeout(settings.actionTimeoutMs),
+          }),
         );
       } catch (error) {
         return this.failedBeforeIntent(ctx, target, error);
