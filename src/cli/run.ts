@@ -1,6 +1,6 @@
 import { readFile } from 'node:fs/promises';
 import { parse as parseYaml } from 'yaml';
-import { buildWorkerConfig, environmentLayer } from '../config/assemble.js';
+import { buildWorkerConfig, workerEnvironmentLayer } from '../config/assemble.js';
 import type { WorkerConfig } from '../config/workerConfig.js';
 import { HealcastError } from '../errors.js';
 import { startWorker } from '../main.js';
@@ -103,7 +103,7 @@ export async function resolveRunConfig(
   env: Readonly<Record<string, string | undefined>>,
 ): Promise<WorkerConfig> {
   const fromFile = await fileLayer(flags.config);
-  const fromEnv = flags.embedded ? {} : environmentLayer(env);
+  const fromEnv = flags.embedded ? {} : workerEnvironmentLayer(env);
   return buildWorkerConfig(fromFile, fromEnv, flagsLayer(flags));
 }
 
