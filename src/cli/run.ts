@@ -1,8 +1,6 @@
-import { readFile } from 'node:fs/promises';
-import { parse as parseYaml } from 'yaml';
+import { fileLayer } from '../adapters/fsConfigFile.js';
 import { buildWorkerConfig, workerEnvironmentLayer } from '../config/assemble.js';
 import type { WorkerConfig } from '../config/workerConfig.js';
-import { HealcastError } from '../errors.js';
 import { startWorker } from '../main.js';
 import { createLogger } from '../observability/logger.js';
 
@@ -68,33 +66,6 @@ export function flagsLayer(flags: RunFlags): Record<string, unknown> {
   if (flags.brokers !== undefined) layer.mode = 'kafka';
   if (flags.embedded) layer.mode = 'embedded';
   return layer;
-}
-
-export async function fileLayer(path: string | undefined): Promise<Record<string, unknown>> {
-  if (path === undefined) return {};
-  let text: string;
-  try {
-    text = await readFile(path, 'utf8');
-  } catch (error) {
-    throw new HealcastError(
-      'FILE_UNREADABLE',
-      `cannot read config file ${path}: ${String(error)}`,
-      {
-        retriable: false,
-      },
-    );
-  }
-  try {
-    const value: unknown = parseYaml(text);
-    if (typeof value !== 'object' || value === null || Array.isArray(value)) {
-      throw new Error('expected a mapping at the top level');
-    }
-    return value as Record<string, unknown>;
-  } catch (error) {
-    throw new HealcastError('CONFIG_INVALID', `config file ${path}: ${String(error)}`, {
-      retriable: false,
-    });
-  }
 }
 
 /** Resolves the configuration of `healcast run`: defaults < file < environment < flags. */
