@@ -3,8 +3,6 @@
  * Everything else receives its collaborators as arguments.
  */
 import { existsSync } from 'node:fs';
-import { readFile } from 'node:fs/promises';
-import { parse as parseYaml } from 'yaml';
 import { availableParallelism } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -23,6 +21,7 @@ import {
   SimulatedTargetSettingsSchema,
 } from './adapters/memory/simulatedDriver.js';
 import { MemoryActionSink } from './adapters/memory/memoryActionSink.js';
+import { fileLayer } from './adapters/fsConfigFile.js';
 import { loadPolicyFile } from './adapters/fsPolicyLoader.js';
 import { RedisActionSink } from './adapters/redis/redisActionSink.js';
 import { ReplaySource } from './adapters/replay/replaySource.js';
@@ -577,9 +576,7 @@ async function embeddedExecutor(
   log: Logger,
   onOutcome: (outcome: Outcome) => void,
 ): Promise<{ stop(): Promise<void> }> {
-  const config = buildExecutorConfig(
-    parseYaml(await readFile(configFile, 'utf8')) as Record<string, unknown>,
-  );
+  const config = buildExecutorConfig(await fileLayer(configFile));
   const metrics = new ExecutorMetrics(registry);
   const allowList = allowListOf(config, {
     simulated: { driver: new SimulatedDriver(), settingsSchema: SimulatedTargetSettingsSchema },

@@ -6,10 +6,11 @@ import {
   type RedisExecutorConfig,
 } from '../config/assembleExecutor.js';
 import { redisKeys } from '../dispatch/keys.js';
+import { fileLayer } from '../adapters/fsConfigFile.js';
 import { RedisExecutorAdmin } from '../adapters/redis/redisExecutorAdmin.js';
 import { startExecutor } from '../main.js';
 import { createLogger } from '../observability/logger.js';
-import { fileLayer, numberOrText } from './run.js';
+import { numberOrText } from './run.js';
 
 /** Options shared by the executor commands (strings until validated). */
 export interface ExecutorFlags {

@@ -33,7 +33,7 @@ import { DEFAULT_DECODE_LIMITS } from '../ingest/limits.js';
 import { replayForecastStage } from '../pipeline/forecastStage.js';
 import { Processor } from '../pipeline/processor.js';
 import type { CommandOutput } from './policyValidate.js';
-import { fileLayer } from './run.js';
+import { fileLayer } from '../adapters/fsConfigFile.js';
 
 /** Options of `healcast nab` as commander hands them over. */
 export interface NabFlags {

@@ -1,8 +1,6 @@
-import { readFile } from 'node:fs/promises';
-import { parse as parseYaml } from 'yaml';
-import { buildWorkerConfig, environmentLayer } from '../config/assemble.js';
+import { fileLayer } from '../adapters/fsConfigFile.js';
+import { buildWorkerConfig, workerEnvironmentLayer } from '../config/assemble.js';
 import type { WorkerConfig } from '../config/workerConfig.js';
-import { HealcastError } from '../errors.js';
 import { startWorker } from '../main.js';
 import { createLogger } from '../observability/logger.js';
 
@@ -70,40 +68,13 @@ export function flagsLayer(flags: RunFlags): Record<string, unknown> {
   return layer;
 }
 
-export async function fileLayer(path: string | undefined): Promise<Record<string, unknown>> {
-  if (path === undefined) return {};
-  let text: string;
-  try {
-    text = await readFile(path, 'utf8');
-  } catch (error) {
-    throw new HealcastError(
-      'FILE_UNREADABLE',
-      `cannot read config file ${path}: ${String(error)}`,
-      {
-        retriable: false,
-      },
-    );
-  }
-  try {
-    const value: unknown = parseYaml(text);
-    if (typeof value !== 'object' || value === null || Array.isArray(value)) {
-      throw new Error('expected a mapping at the top level');
-    }
-    return value as Record<string, unknown>;
-  } catch (error) {
-    throw new HealcastError('CONFIG_INVALID', `config file ${path}: ${String(error)}`, {
-      retriable: false,
-    });
-  }
-}
-
 /** Resolves the configuration of `healcast run`: defaults < file < environment < flags. */
 export async function resolveRunConfig(
   flags: RunFlags,
   env: Readonly<Record<string, string | undefined>>,
 ): Promise<WorkerConfig> {
   const fromFile = await fileLayer(flags.config);
-  const fromEnv = flags.embedded ? {} : environmentLayer(env);
+  const fromEnv = flags.embedded ? {} : workerEnvironmentLayer(env);
   return buildWorkerConfig(fromFile, fromEnv, flagsLayer(flags));
 }
 

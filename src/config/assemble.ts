@@ -1,11 +1,6 @@
 import type { z } from 'zod';
 import { HealcastError } from '../errors.js';
-import {
-  ENVIRONMENT,
-  WorkerConfigSchema,
-  type WorkerConfig,
-  type WorkerConfigInput,
-} from './workerConfig.js';
+import { ENVIRONMENT, WorkerConfigSchema, type WorkerConfig } from './workerConfig.js';
 
 type Plain = Record<string, unknown>;
 
@@ -38,12 +33,13 @@ function setPath(target: Plain, path: string, value: unknown): void {
 }
 
 /**
- * Turns environment variables into a config layer. Values are converted by kind; a value that
+ * Turns environment variables into a config layer, by a table of variables (the worker's
+ * ENVIRONMENT, the executor's EXECUTOR_ENVIRONMENT). Values are converted by kind; a value that
  * does not convert is kept as text so validation reports it with its variable's path.
  */
 export function environmentLayer(
   env: Readonly<Record<string, string | undefined>>,
-  table: readonly { name: string; path: string; kind: string }[] = ENVIRONMENT,
+  table: readonly { name: string; path: string; kind: string }[],
 ): Plain {
   const layer: Plain = {};
   for (const { name, path, kind } of table) {
@@ -59,7 +55,14 @@ export function environmentLayer(
     else if (kind === 'bool') value = raw === 'true' || raw === '1';
     setPath(layer, path, value);
   }
-  if (table === ENVIRONMENT && env.KAFKA_BROKERS?.trim()) layer.mode = 'kafka';
+  return layer;
+}
+
+/** The worker's environment as a config layer (see ENVIRONMENT). */
+export function workerEnvironmentLayer(env: Readonly<Record<string, string | undefined>>): Plain {
+  const layer = environmentLayer(env, ENVIRONMENT);
+  // Brokers in the environment mean the worker runs on Kafka, not the embedded demo.
+  if (env.KAFKA_BROKERS?.trim()) layer.mode = 'kafka';
   return layer;
 }
 
@@ -76,19 +79,29 @@ export function formatIssues(error: z.ZodError, input: unknown): string[] {
 }
 
 /**
- * Validates the merged layers. Throws a non-retriable CONFIG_INVALID error listing every
- * problem with its path; returns a frozen config.
+ * Validates the merged layers (later ones win) against `schema`. Throws a non-retriable
+ * CONFIG_INVALID error, "invalid <title>:", listing every problem with its path; returns a
+ * frozen config.
  */
-export function buildWorkerConfig(...layers: Plain[]): WorkerConfig {
-  const input = mergeLayers(...layers) as WorkerConfigInput;
-  const parsed = WorkerConfigSchema.safeParse(input);
+export function buildConfig<Schema extends z.ZodType>(
+  schema: Schema,
+  title: string,
+  ...layers: Plain[]
+): z.output<Schema> {
+  const input = mergeLayers(...layers);
+  const parsed = schema.safeParse(input);
   if (!parsed.success) {
     const lines = formatIssues(parsed.error, input);
-    throw new HealcastError('CONFIG_INVALID', `invalid configuration:\n  ${lines.join('\n  ')}`, {
+    throw new HealcastError('CONFIG_INVALID', `invalid ${title}:\n  ${lines.join('\n  ')}`, {
       retriable: false,
     });
   }
   return deepFreeze(parsed.data);
+}
+
+/** The worker's configuration from its layers (defaults < file < environment < flags). */
+export function buildWorkerConfig(...layers: Plain[]): WorkerConfig {
+  return buildConfig(WorkerConfigSchema, 'configuration', ...layers);
 }
 
 export function deepFreeze<T>(value: T): T {

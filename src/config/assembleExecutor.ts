@@ -1,10 +1,9 @@
 import { HealcastError } from '../errors.js';
-import { deepFreeze, environmentLayer, formatIssues, mergeLayers } from './assemble.js';
+import { buildConfig, environmentLayer } from './assemble.js';
 import {
   EXECUTOR_ENVIRONMENT,
   ExecutorConfigSchema,
   type ExecutorConfig,
-  type ExecutorConfigInput,
 } from './executorConfig.js';
 
 type Plain = Record<string, unknown>;
@@ -14,24 +13,9 @@ export function executorEnvironmentLayer(env: Readonly<Record<string, string | u
   return environmentLayer(env, EXECUTOR_ENVIRONMENT);
 }
 
-/**
- * Validates the merged layers (defaults < file < environment < flags). Throws a non-retriable
- * CONFIG_INVALID error listing every problem with its path.
- */
+/** The executor's configuration from its layers (defaults < file < environment < flags). */
 export function buildExecutorConfig(...layers: Plain[]): ExecutorConfig {
-  const input = mergeLayers(...layers) as ExecutorConfigInput;
-  const parsed = ExecutorConfigSchema.safeParse(input);
-  if (!parsed.success) {
-    const lines = formatIssues(parsed.error, input);
-    throw new HealcastError(
-      'CONFIG_INVALID',
-      `invalid executor configuration:\n  ${lines.join('\n  ')}`,
-      {
-        retriable: false,
-      },
-    );
-  }
-  return deepFreeze(parsed.data);
+  return buildConfig(ExecutorConfigSchema, 'executor configuration', ...layers);
 }
 
 /** An executor configuration that has its Redis (what `healcast executor` runs with). */

@@ -16,6 +16,7 @@ import {
   type DecisionInput,
 } from './decide.js';
 import type { ExecutorMetrics } from '../observability/executorMetrics.js';
+import type { TargetHistory } from './guardrails.js';
 import type {
   ExecState,
   ExecutorStore,
@@ -257,11 +258,16 @@ export class Executor {
     };
     let intent = state.intent;
     if (intent === undefined) {
-      const history = await store.history(
-        targetKeyOf(envelope.target),
-        nowMs() - (resolved?.allowed.guardrails.maxActions.window ?? 0),
-      );
-      const killSwitch = settings.killSwitch ?? ((await store.killSwitch()) ? 'redis' : undefined);
+      // The gate refuses a target off the allow-list before it looks at history or the kill
+      // switch, so neither is read for one.
+      const history =
+        resolved === undefined
+          ? NO_HISTORY
+          : await store.history(
+              targetKeyOf(envelope.target),
+              nowMs() - resolved.allowed.guardrails.maxActions.window,
+            );
+      const killSwitch = resolved === undefined ? undefined : await this.killSwitch();
       const input: DecisionInput = {
         envelope,
         target: resolved?.allowed,
@@ -285,7 +291,10 @@ export class Executor {
       let observation;
       try {
         observation = await this.deps.breakers.run(target.allowed.key, () =>
-          target.driver.observe(target.settings, this.driverContext(envelope, nowMs(), 1)),
+          // Observing only needs a way to give up (ObserveContext); no intent exists yet.
+          target.driver.observe(target.settings, {
+            signal: AbortSignal.timeout(settings.actionTimeoutMs),
+          }),
         );
       } catch (error) {
         return this.failedBeforeIntent(ctx, target, error);
@@ -328,10 +337,10 @@ export class Executor {
     intent: Intent,
     resumed: boolean,
   ): Promise<void> {
-    const { store, settings, nowMs, log } = this.deps;
+    const { settings, nowMs, log } = this.deps;
     const { envelope } = ctx;
     for (let attempt = ctx.attempts.length + 1; ; attempt++) {
-      const killSwitch = settings.killSwitch ?? ((await store.killSwitch()) ? 'redis' : undefined);
+      const killSwitch = await this.killSwitch();
       if (killSwitch !== undefined) {
         return this.finish(
           ctx,
@@ -339,13 +348,6 @@ export class Executor {
           'kill_switch',
           `kill switch turned on (${killSwitch}) before attempt ${attempt}`,
           {},
-          intent.plan,
-        );
-      }
-      if (this.deps.breakers.isOpen(target.allowed.key)) {
-        return this.deferForBreaker(
-          ctx,
-          `the circuit breaker of ${target.allowed.key} opened; escalated`,
           intent.plan,
         );
       }
@@ -384,6 +386,7 @@ export class Executor {
           report,
         );
       } catch (error) {
+        // An open breaker refuses the call without running it: the action goes to a human.
         if (error instanceof BreakerOpenError) {
           return this.deferForBreaker(ctx, error.message, intent.plan);
         }
@@ -417,6 +420,13 @@ export class Executor {
         await sleep(waitMs, undefined);
       }
     }
+  }
+
+  /** Where the kill switch is on (own config or environment first, then Redis), if it is. */
+  private async killSwitch(): Promise<string | undefined> {
+    return (
+      this.deps.settings.killSwitch ?? ((await this.deps.store.killSwitch()) ? 'redis' : undefined)
+    );
   }
 
   /** Calls the driver for the journaled plan, first checking whether a crash left it done. */
@@ -638,6 +648,9 @@ interface Ctx {
 }
 
 type ParsedEntry = { ok: true; envelope: ActionEnvelope } | { ok: false; reason: string };
+
+/** What the gate is given for a target it refuses before looking at history. */
+const NO_HISTORY: TargetHistory = { executedAtMs: [] };
 
 /** Most deferred actions put back at once when a breaker closes (the rest wait for a human). */
 const RESUME_AFTER_BREAKER_LIMIT = 100;

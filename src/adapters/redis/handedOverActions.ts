@@ -29,7 +29,7 @@ redis.call('PEXPIRE', KEYS[2], ARGV[6])
 redis.call('ZREM', KEYS[3], ARGV[5])
 redis.call('XADD', KEYS[4], '*', 'actionId', ARGV[5], 'envelope', envelope)
 redis.call('XADD', KEYS[5], '*', 'event', ARGV[1], 'actionId', ARGV[5], 'by', ARGV[2], 'reason', ARGV[4])
-return {'ok', status}
+return {'ok'}
 `;
 
 type DecideRedis = Redis & {
@@ -38,7 +38,7 @@ type DecideRedis = Redis & {
 
 /** What the script answered: done, not in an allowed state (with it), or decided before. */
 export type DecideResult =
-  | { readonly result: 'ok'; readonly previousStatus: string }
+  | { readonly result: 'ok' }
   | { readonly result: 'not_waiting'; readonly status: string }
   | { readonly result: 'already_decided'; readonly decision: string };
 
@@ -76,7 +76,7 @@ export async function decideAction(
     decision.retentionMs,
     decision.allowedStates.join(' '),
   );
-  if (result === 'ok') return { result, previousStatus: detail ?? 'unknown' };
+  if (result === 'ok') return { result };
   if (result === 'not_waiting') return { result, status: detail ?? 'unknown' };
   return { result: 'already_decided', decision: detail ?? 'unknown' };
 }

@@ -46,7 +46,7 @@ export class RedisExecutorAdmin {
     by: string,
     reason: string,
     nowMs: number,
-  ): Promise<{ previousStatus: string }> {
+  ): Promise<void> {
     // Approve or reject atomically (see handedOverActions.ts): only an action still waiting.
     const decided = await decideAction(this.redis, this.keys, {
       actionId,
@@ -75,7 +75,6 @@ export class RedisExecutorAdmin {
         },
       );
     }
-    return { previousStatus: decided.previousStatus };
   }
 
   /** Actions waiting for a human, oldest first. */

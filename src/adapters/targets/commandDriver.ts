@@ -22,6 +22,7 @@ import { HealcastError, TargetError } from '../../errors.js';
 import type {
   DriverContext,
   EffectReport,
+  ObserveContext,
   TargetDriver,
   TargetObservation,
 } from '../../execute/targetDriver.js';
@@ -185,7 +186,7 @@ export class CommandDriver implements TargetDriver<CommandTargetSettings> {
   }
 
   /** A command's effect cannot be observed: the executor passes `actionId` on instead. */
-  observe(_settings: CommandTargetSettings, _ctx: DriverContext): Promise<TargetObservation> {
+  observe(_settings: CommandTargetSettings, _ctx: ObserveContext): Promise<TargetObservation> {
     return Promise.resolve({});
   }
 

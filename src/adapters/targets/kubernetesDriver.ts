@@ -15,6 +15,7 @@ import { TargetError } from '../../errors.js';
 import type {
   DriverContext,
   EffectReport,
+  ObserveContext,
   TargetDriver,
   TargetObservation,
 } from '../../execute/targetDriver.js';
@@ -101,7 +102,7 @@ export class KubernetesDriver implements TargetDriver<KubernetesTargetSettings> 
    */
   async observe(
     settings: KubernetesTargetSettings,
-    ctx: DriverContext,
+    ctx: ObserveContext,
   ): Promise<TargetObservation> {
     const target = targetOf(settings);
     const [scale, workload] = await Promise.all([
@@ -289,7 +290,7 @@ export class KubernetesDriver implements TargetDriver<KubernetesTargetSettings> 
   /** Nothing to release: the client holds no session, only idle sockets its agent closes. */
   async close(): Promise<void> {}
 
-  private async readScale(target: Target, step: string, ctx: DriverContext): Promise<V1Scale> {
+  private async readScale(target: Target, step: string, ctx: ObserveContext): Promise<V1Scale> {
     return this.call(target, step, ctx, (options) =>
       target.kind === 'Deployment'
         ? this.apps.readNamespacedDeploymentScale(refOf(target), options)
@@ -320,7 +321,7 @@ export class KubernetesDriver implements TargetDriver<KubernetesTargetSettings> 
   private async readWorkload(
     target: Target,
     step: string,
-    ctx: DriverContext,
+    ctx: ObserveContext,
   ): Promise<
     | { readonly kind: 'Deployment'; readonly object: V1Deployment }
     | { readonly kind: 'StatefulSet'; readonly object: V1StatefulSet }
@@ -344,7 +345,7 @@ export class KubernetesDriver implements TargetDriver<KubernetesTargetSettings> 
   private async readJson(
     target: Target,
     step: string,
-    ctx: DriverContext,
+    ctx: ObserveContext,
     request: (options: ConfigurationOptions) => Promise<unknown>,
   ): Promise<unknown> {
     let text: string | undefined;
@@ -381,7 +382,7 @@ export class KubernetesDriver implements TargetDriver<KubernetesTargetSettings> 
   private async call<T>(
     target: Target,
     step: string,
-    ctx: DriverContext,
+    ctx: ObserveContext,
     request: (options: ConfigurationOptions) => Promise<T>,
     contentType?: PatchStrategy,
     ...more: ObservableMiddleware[]

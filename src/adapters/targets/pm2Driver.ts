@@ -6,6 +6,7 @@ import { TargetError } from '../../errors.js';
 import type {
   DriverContext,
   EffectReport,
+  ObserveContext,
   TargetDriver,
   TargetObservation,
 } from '../../execute/targetDriver.js';
@@ -84,7 +85,7 @@ export class Pm2Driver implements TargetDriver<Pm2TargetSettings> {
     return action === 'scale' || action === 'restart';
   }
 
-  async observe(settings: Pm2TargetSettings, ctx: DriverContext): Promise<TargetObservation> {
+  async observe(settings: Pm2TargetSettings, ctx: ObserveContext): Promise<TargetObservation> {
     const processes = await this.appProcesses(settings.app, ctx.signal);
     return observationOf(processes);
   }

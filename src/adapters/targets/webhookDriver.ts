@@ -19,6 +19,7 @@ import { HealcastError, TargetError } from '../../errors.js';
 import type {
   DriverContext,
   EffectReport,
+  ObserveContext,
   TargetDriver,
   TargetObservation,
 } from '../../execute/targetDriver.js';
@@ -149,7 +150,7 @@ export class WebhookDriver implements TargetDriver<WebhookTargetSettings> {
   }
 
   /** A webhook cannot be observed: nothing is known, so the executor relies on the key. */
-  observe(_settings: WebhookTargetSettings, _ctx: DriverContext): Promise<TargetObservation> {
+  observe(_settings: WebhookTargetSettings, _ctx: ObserveContext): Promise<TargetObservation> {
     return Promise.resolve({});
   }
 

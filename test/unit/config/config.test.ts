@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { resolveRunConfig } from '../../../src/cli/run.js';
-import { buildWorkerConfig, environmentLayer } from '../../../src/config/assemble.js';
+import { buildWorkerConfig, workerEnvironmentLayer } from '../../../src/config/assemble.js';
 import { parseDurationMs } from '../../../src/config/duration.js';
 import { ERROR_CODES, HealcastError, isRetriable } from '../../../src/errors.js';
 
@@ -36,7 +36,7 @@ describe('worker configuration', () => {
 
   it('switches to Kafka mode when KAFKA_BROKERS is set, and reads the environment', () => {
     const config = buildWorkerConfig(
-      environmentLayer({
+      workerEnvironmentLayer({
         KAFKA_BROKERS: 'a:9092, b:9092',
         REDIS_URL: 'redis://r:6379',
         HEALCAST_POLICIES: 'p.yaml',
@@ -128,7 +128,7 @@ describe('detector settings', () => {
   it('the rich detector is off by default and listed metrics turn it on (HEALCAST_DETECTOR_METRICS)', () => {
     expect(buildWorkerConfig({}).detector.metrics).toEqual([]);
     const config = buildWorkerConfig(
-      environmentLayer({ HEALCAST_DETECTOR_METRICS: 'cpu_utilization, http_error_ratio' }),
+      workerEnvironmentLayer({ HEALCAST_DETECTOR_METRICS: 'cpu_utilization, http_error_ratio' }),
     );
     expect(config.detector.metrics).toEqual(['cpu_utilization', 'http_error_ratio']);
     expect(config.detector.warmupSamples).toBe(150);

@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { ThreadBatchProcessor } from '../../../src/adapters/thread/threadBatchProcessor.js';
 import { packRecords, unpackRecords } from '../../../src/adapters/thread/protocol.js';
 import { BaselineConfigSchema } from '../../../src/baseline/ewma.js';
-import { buildWorkerConfig, environmentLayer } from '../../../src/config/assemble.js';
+import { buildWorkerConfig, workerEnvironmentLayer } from '../../../src/config/assemble.js';
 import { ForecastConfigSchema, subscribedTopics } from '../../../src/config/workerConfig.js';
 import type { Fire } from '../../../src/dispatch/envelope.js';
 import { DEFAULT_DECODE_LIMITS } from '../../../src/ingest/limits.js';
@@ -392,7 +392,7 @@ describe('the deployments topic in the configuration', () => {
     expect(none.kafka && subscribedTopics(none.kafka)).toEqual(['metrics']);
     const fromEnv = buildWorkerConfig(
       { kafka },
-      environmentLayer({ HEALCAST_DEPLOYMENTS_TOPIC: 'deployments' }),
+      workerEnvironmentLayer({ HEALCAST_DEPLOYMENTS_TOPIC: 'deployments' }),
     );
     expect(fromEnv.kafka?.deploymentsTopic).toBe('deployments');
     expect(fromEnv.kafka && subscribedTopics(fromEnv.kafka)).toEqual(['metrics', 'deployments']);
