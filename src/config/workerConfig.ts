@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import { BaselineConfigSchema } from '../baseline/ewma.js';
-import { DetectorConfigSchema } from '../detect/config.js';
+import { DEFAULT_DETECTOR_CONFIG, DetectorConfigSchema } from '../detect/config.js';
 import { DecodeLimitsSchema } from '../ingest/limits.js';
 import { DurationMs } from './duration.js';
 
@@ -114,7 +114,7 @@ export const WorkerConfigSchema = z
      * The rich streaming anomaly detector (what `healcast nab` scores) for the metrics listed in
      * `detector.metrics` (`"*"`: all); the others keep the plain EWMA anomaly score.
      */
-    detector: DetectorConfigSchema.default(DetectorConfigSchema.parse({})),
+    detector: DetectorConfigSchema.default(DEFAULT_DETECTOR_CONFIG),
     /** Most series kept in memory; beyond it the least recently seen is evicted. */
     maxSeries: z.number().int().positive().default(1_000_000),
     /**
@@ -195,7 +195,6 @@ export function subscribedTopics(kafka: KafkaConfig): string[] {
 }
 
 /** Raw configuration as written in a file or assembled from env and flags. */
-export type WorkerConfigInput = z.input<typeof WorkerConfigSchema>;
 /** Validated configuration; durations in milliseconds. */
 export type WorkerConfig = z.output<typeof WorkerConfigSchema>;
 
