@@ -194,7 +194,6 @@ export function subscribedTopics(kafka: KafkaConfig): string[] {
     : [...kafka.topics, kafka.deploymentsTopic];
 }
 
-/** Raw configuration as written in a file or assembled from env and flags. */
 /** Validated configuration; durations in milliseconds. */
 export type WorkerConfig = z.output<typeof WorkerConfigSchema>;
 
