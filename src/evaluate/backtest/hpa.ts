@@ -9,6 +9,8 @@ export interface HpaSettings {
   readonly tolerance: number;
   /** Scale-down uses the highest recommendation of this window (Kubernetes: 300 s). */
   readonly scaleDownStabilizationMs: number;
+  /** Time between syncs (Kubernetes: 15 s); the scale-up limit applies per sync. */
+  readonly syncPeriodMs: number;
   readonly minReplicas: number;
   readonly maxReplicas: number;
 }
@@ -47,12 +49,16 @@ export class HpaAlgorithm {
   }
 }
 
-/** The HPA as a backtest strategy: one sync per step, on the shared utilisation metric. */
+/**
+ * The HPA as a backtest strategy: a sync every `syncPeriodMs` on the latest reported step, on
+ * the shared utilisation metric.
+ */
 export function hpaStrategy(settings: HpaSettings): ScalingStrategy {
   const hpa = new HpaAlgorithm(settings);
   return {
     id: 'hpa',
     label: 'Kubernetes HPA',
+    syncPeriodMs: settings.syncPeriodMs,
     observe(o: StepObservation): ScaleDecision | undefined {
       const desired = hpa.sync(o.nowMs, o.specReplicas, o.utilizationPercent);
       return desired === o.specReplicas ? undefined : { toReplicas: desired, trigger: 'hpa' };

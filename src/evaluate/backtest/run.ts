@@ -54,6 +54,7 @@ export function runBacktest(input: BacktestInput): BacktestResult {
       targetPerReplica,
       tolerance: settings.hpaTolerance,
       scaleDownStabilizationMs: settings.hpaScaleDownStabilization,
+      syncPeriodMs: settings.hpaSyncPeriod,
       minReplicas: settings.minReplicas,
       maxReplicas: settings.maxReplicas,
     }),

@@ -37,6 +37,14 @@ export const SimulationSettingsSchema = z.strictObject({
   hpaTolerance: z.number().min(0).default(0.1),
   /** HPA: scale-down uses the largest recommendation of this window. */
   hpaScaleDownStabilization: DurationMs.default(300_000),
+  /**
+   * HPA: how often it syncs (kube-controller-manager's `--horizontal-pod-autoscaler-sync-period`,
+   * 15 s by default), each time on the latest reported metric. The stabilization window is
+   * counted over these syncs: on a trace of 5-minute samples a once-per-step HPA would hold a
+   * single recommendation in its 300-s window and scale in on one sample, which the real one,
+   * holding the previous sample's recommendations until 285 s later, does not.
+   */
+  hpaSyncPeriod: DurationMs.default(15_000),
   /** The executor's guardrails for the simulated target (applied to healcast's actions). */
   guardrails: GuardrailsSchema,
 });

@@ -49,7 +49,9 @@ export function demandOf(value: number, settings: SimulationSettings): number {
  * step runs in trace order: the target serves the step's demand with what it has (violation and
  * cost accounted), then every strategy sees the step that just ended — as a monitoring system
  * reports it, at its end — and may scale, effective from the next step (new replicas after the
- * start-up delay). `onProgress(done, total)` is called every `progressEvery` steps.
+ * start-up delay). A strategy with a `syncPeriodMs` (a polling controller, the HPA) is also
+ * asked at each of its syncs in between, about the last step it saw; what it does then takes
+ * effect from that moment. `onProgress(done, total)` is called every `progressEvery` steps.
  */
 export function simulate(
   trace: DemandTrace,
@@ -59,7 +61,7 @@ export function simulate(
   progressEvery = 1000,
 ): StrategyRun[] {
   const n = trace.demand.length;
-  const runs = strategies.map((s) => ({
+  const runs: RunState[] = strategies.map((s) => ({
     strategy: s,
     target: new SimulatedTarget(settings.initialReplicas, settings.startupDelay),
     specReplicas: new Int32Array(n),
@@ -67,6 +69,7 @@ export function simulate(
     violationMs: new Float64Array(n),
     actions: [] as BacktestAction[],
     replicaMs: 0,
+    lastReport: undefined,
   }));
   const cap = settings.capacityPerReplica;
   for (let i = 0; i < n; i++) {
@@ -77,28 +80,25 @@ export function simulate(
       const { target } = run;
       run.readyReplicas[i] = target.readyReplicas;
       run.specReplicas[i] = target.specReplicas;
-      const interval = target.runInterval(startMs, endMs, demand, cap);
-      run.violationMs[i] = interval.violationMs;
-      run.replicaMs += interval.replicaMs;
-      const spec = target.specReplicas;
-      const decision = run.strategy.observe({
-        stepStartMs: startMs,
-        nowMs: endMs,
-        stepMs: trace.stepMs,
-        demand,
-        utilizationPercent: (100 * demand) / (spec * cap),
-        specReplicas: spec,
-        readyReplicas: target.readyReplicas,
-      });
-      if (decision !== undefined && decision.toReplicas !== spec) {
-        target.scaleTo(decision.toReplicas, endMs);
-        run.actions.push({
-          atMs: endMs,
-          fromReplicas: spec,
-          toReplicas: decision.toReplicas,
-          trigger: decision.trigger,
-        });
+      let violationMs = 0;
+      let atMs = startMs;
+      const periodMs = run.strategy.syncPeriodMs;
+      // A polling controller acts between reports too, on the last one it saw: the step is
+      // served in pieces between its syncs.
+      if (periodMs !== undefined && run.lastReport !== undefined) {
+        for (let syncMs = startMs + periodMs; syncMs < endMs; syncMs += periodMs) {
+          const piece = target.runInterval(atMs, syncMs, demand, cap);
+          violationMs += piece.violationMs;
+          run.replicaMs += piece.replicaMs;
+          atMs = syncMs;
+          decide(run, run.lastReport, syncMs, cap);
+        }
       }
+      const piece = target.runInterval(atMs, endMs, demand, cap);
+      run.violationMs[i] = violationMs + piece.violationMs;
+      run.replicaMs += piece.replicaMs;
+      run.lastReport = { stepStartMs: startMs, stepMs: trace.stepMs, demand };
+      decide(run, run.lastReport, endMs, cap);
     }
     if (onProgress !== undefined && ((i + 1) % progressEvery === 0 || i + 1 === n)) {
       onProgress(i + 1, n);
@@ -113,4 +113,52 @@ export function simulate(
     actions: r.actions,
     replicaMs: r.replicaMs,
   }));
+}
+
+/** The last step a strategy was shown, as the monitoring system reported it. */
+interface StepReport {
+  readonly stepStartMs: number;
+  readonly stepMs: number;
+  readonly demand: number;
+}
+
+/** One strategy's simulated target and what it did so far. */
+interface RunState {
+  readonly strategy: ScalingStrategy;
+  readonly target: SimulatedTarget;
+  readonly specReplicas: Int32Array;
+  readonly readyReplicas: Int32Array;
+  readonly violationMs: Float64Array;
+  readonly actions: BacktestAction[];
+  replicaMs: number;
+  lastReport: StepReport | undefined;
+}
+
+/** Shows `report` to the run's strategy at `nowMs` and applies its decision, effective at once. */
+function decide(
+  run: RunState,
+  report: StepReport,
+  nowMs: number,
+  capacityPerReplica: number,
+): void {
+  const { target } = run;
+  const spec = target.specReplicas;
+  const decision = run.strategy.observe({
+    stepStartMs: report.stepStartMs,
+    nowMs,
+    stepMs: report.stepMs,
+    demand: report.demand,
+    utilizationPercent: (100 * report.demand) / (spec * capacityPerReplica),
+    specReplicas: spec,
+    readyReplicas: target.readyReplicas,
+  });
+  if (decision !== undefined && decision.toReplicas !== spec) {
+    target.scaleTo(decision.toReplicas, nowMs);
+    run.actions.push({
+      atMs: nowMs,
+      fromReplicas: spec,
+      toReplicas: decision.toReplicas,
+      trigger: decision.trigger,
+    });
+  }
 }

@@ -24,11 +24,21 @@ export interface ScaleDecision {
   readonly trigger: string;
 }
 
-/** A scaling strategy replayed by the backtest: one observation per step, in order. */
+/**
+ * A scaling strategy replayed by the backtest: one observation per step, in order, at the end
+ * of the step — and, for a controller that polls rather than reacts to each new sample, again
+ * every `syncPeriodMs` until the next step ends.
+ */
 export interface ScalingStrategy {
   /** Stable id (`healcast_predictive`, `hpa`, …). */
   readonly id: string;
   /** For tables and charts. */
   readonly label: string;
+  /**
+   * A polling controller's period (the HPA syncs every 15 s): between two steps it is asked
+   * again at each period with the latest step it has seen (same demand, `nowMs` the sync time,
+   * utilisation over the replicas asked for at that time). Unset: once per step.
+   */
+  readonly syncPeriodMs?: number;
   observe(observation: StepObservation): ScaleDecision | undefined;
 }
