@@ -46,7 +46,8 @@ export interface ModelReloader {
  * worker thread (so decoding and scoring overlap with fetching on another core).
  *
  * Contract: batches are processed strictly in submission order and each promise resolves in
- * that order; `syncCooldown` takes effect before any batch submitted after it.
+ * that order; `syncCooldown` and `replicasChanged` take effect before any batch submitted
+ * after them (and after every batch submitted before them).
  */
 export interface BatchProcessor {
   process(records: readonly SourceRecord[], nowMs: number): Promise<ProcessedBatch>;
