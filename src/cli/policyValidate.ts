@@ -120,10 +120,21 @@ function describeProbe(probe: ProbeSpec): string {
   );
 }
 
-/** `; predicts 10m ahead at p≥0.8, lead time 3m[, forecast only]`; empty when reactive only. */
+/**
+ * `; predicts 10m ahead at p≥0.8, lead time 3m[, forecast only]`; for a proportional scale-in
+ * with a lead time, `; sized not below the forecast's p70 for the next 5m`; else empty.
+ */
 function describePrediction(policy: Policy): string {
   const { predict } = policy.trigger;
-  if (predict === undefined) return '';
+  if (predict === undefined) {
+    const sizesScaleIn =
+      policy.trigger.direction === 'below' &&
+      policy.leadTimeMs > 0 &&
+      policy.actions.some((a) => a.type === 'scale' && a.scale.mode === 'proportional');
+    if (!sizesScaleIn) return '';
+    const level = Math.round(100 * (1 - policy.reserveProbability));
+    return `; sized not below the forecast's ${level === 50 ? 'median' : `p${level}`} for the next ${formatDuration(policy.leadTimeMs)}`;
+  }
   const parts = [`predicts ${formatDuration(predict.horizonMs)} ahead at p≥${predict.probability}`];
   if (policy.leadTimeMs > 0) parts.push(`lead time ${formatDuration(policy.leadTimeMs)}`);
   if (policy.forecastOnly) parts.push('forecast only (predictive actions not enqueued)');

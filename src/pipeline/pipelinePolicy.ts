@@ -24,6 +24,11 @@ export interface PipelinePolicy extends BreachRule {
    * the load forecast until then (`evidence.forecastAheadPeak`). Absent: 0.
    */
   readonly leadTimeMs?: number;
+  /**
+   * For such a scale-in: the accepted chance that the load exceeds what it keeps; the evidence
+   * carries the forecast at level 1 − this (policy `reserve`). Absent: 0.5, the median.
+   */
+  readonly reserveProbability?: number;
   /** Predictive fires are recorded but not enqueued. */
   readonly forecastOnly: boolean;
   /** The deployment gate, when the policy fires only inside a deployment's watch window. */
@@ -83,6 +88,7 @@ export function toPipelinePolicy(policy: Policy): PipelinePolicy {
             leadTimeMs: policy.leadTimeMs,
           },
     leadTimeMs: policy.leadTimeMs,
+    reserveProbability: policy.reserveProbability,
     forecastOnly: policy.forecastOnly,
     deployment: policy.deployment === undefined ? undefined : bindGate(policy.deployment),
     actions: policy.actions.map((action) => ({

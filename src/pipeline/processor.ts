@@ -24,6 +24,7 @@ import type { DecodeLimits } from '../ingest/limits.js';
 import type { MetricSample } from '../ingest/sample.js';
 import type { SourceRecord } from '../ingest/source.js';
 import { BreachTracker, isBreaching } from '../policy/breach.js';
+import { DEFAULT_RESERVE_PROBABILITY } from '../policy/schema.js';
 import { DeploymentWindows, type RecordOutcome } from '../policy/deploymentWindows.js';
 import type { PipelineDeploymentGate, PipelinePolicy } from './pipelinePolicy.js';
 import type { ForecastEngine, ForecastRoundStats, StoredForecast } from '../forecast/engine.js';
@@ -482,7 +483,8 @@ export class Processor {
 
   /**
    * For a reactive `below` fire of a policy with a lead time (a scale-in whose capacity takes
-   * that long to come back): the highest median forecast of the series until then, so the
+   * that long to come back): the highest forecast of the series until then at level 1 − the
+   * policy's reserve probability (the median by default), so the
    * executor does not size the scale-in below the load expected before a scale-out could
    * restore it. Undefined without a usable forecast (none, stale, or a family whose forecasts
    * do worse than naive).
@@ -494,7 +496,13 @@ export class Processor {
     const spec = forecast.engine.model?.info.spec;
     if (spec === undefined || this.forecastSlot[slot] !== 1) return undefined;
     if (forecast.quality.isFallback(policy.metric)) return undefined;
-    return forecastAheadPeak(forecast.engine.forecastOf(slot), spec.quantiles, atMs, leadTimeMs);
+    return forecastAheadPeak(
+      forecast.engine.forecastOf(slot),
+      spec.quantiles,
+      atMs,
+      leadTimeMs,
+      1 - (policy.reserveProbability ?? DEFAULT_RESERVE_PROBABILITY),
+    );
   }
 
   /** One policy firing: an envelope per action, the evidence, and the sink's facts. */

@@ -135,6 +135,9 @@ export const SelectorSchema = z
  */
 export const PREDICT_PROBABILITY_WARN_BELOW = 0.05;
 
+/** A scale-in keeps at least the forecast's median over its lead time unless told otherwise. */
+export const DEFAULT_RESERVE_PROBABILITY = 0.5;
+
 /**
  * `trigger.predict`: act on a forecast breach. The policy fires ahead of the breach when the
  * forecast puts the probability of crossing the threshold within `horizon` at `probability`
@@ -173,6 +176,31 @@ export const PredictSchema = z
 
 /** The normalised `trigger.predict`. */
 export type PredictSpec = z.output<typeof PredictSchema>;
+
+/**
+ * `reserve`, on a proportional scale-in with a `leadTime`: how much of the forecast's upper
+ * tail the scale-in keeps. It is not sized below the load that, at some step before released
+ * capacity could be back (the lead time), the forecast gives this probability of exceeding —
+ * the forecast at level 1 − probability. The same risk a predictive scale-out takes with
+ * `trigger.predict.probability`, taken in the other direction. Absent: 0.5 (the median, the
+ * load expected).
+ */
+export const ReserveSchema = z
+  .strictObject({
+    /** Accepted chance, in (0, 1), that the load exceeds what the scale-in keeps. */
+    probability: z.number(),
+  })
+  .transform((r, ctx) => {
+    if (!(r.probability > 0 && r.probability < 1)) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['probability'],
+        message: `must be a probability greater than 0 and less than 1 (e.g. 0.3), got ${show(r.probability)}`,
+        params: VALUE_SHOWN,
+      });
+    }
+    return { probability: r.probability };
+  });
 
 /**
  * Trigger: the condition on one metric. `direction` (`above`, default, or `below`) and
@@ -704,6 +732,8 @@ export const HealingPolicySchema = z
      * a predictive fire comes at least this long before the expected breach. Default 0.
      */
     leadTime: DurationMs.optional(),
+    /** A proportional scale-in's reserve for the forecast's upper tail (see `ReserveSchema`). */
+    reserve: ReserveSchema.optional(),
     /**
      * Dry run for predictive fires: record (log, count) what the policy would have done ahead
      * of a breach without enqueuing the actions. Reactive fires are unaffected. Default false.
@@ -757,12 +787,22 @@ export const HealingPolicySchema = z
       if (policy.leadTime !== undefined && !sizesScaleIn) {
         warnings.push('leadTime: has no effect without trigger.predict');
       }
+      if (policy.reserve !== undefined && !(sizesScaleIn && leadTimeMs > 0)) {
+        warnings.push(
+          'reserve: has no effect here (it applies to a proportional scale-in with a leadTime)',
+        );
+      }
       if (policy.forecastOnly === true) {
         warnings.push(
           'forecastOnly: has no effect without trigger.predict (it applies to predictive fires only)',
         );
       }
     } else {
+      if (policy.reserve !== undefined) {
+        warnings.push(
+          'reserve: has no effect here (it applies to a proportional scale-in with a leadTime)',
+        );
+      }
       if (leadTimeMs > predict.horizonMs) {
         ctx.addIssue({
           code: 'custom',
@@ -828,6 +868,11 @@ export const HealingPolicySchema = z
        * step). 0 for reactive policies.
        */
       leadTimeMs,
+      /**
+       * Proportional scale-in: accepted chance that the load exceeds what it keeps before the
+       * lead time is over (the forecast at level 1 − this bounds its size). Default 0.5.
+       */
+      reserveProbability: policy.reserve?.probability ?? DEFAULT_RESERVE_PROBABILITY,
       /** True: predictive fires are recorded but their actions not enqueued (dry run). */
       forecastOnly: policy.forecastOnly ?? false,
       /** Present: the policy fires only inside a deployment's watch window. */

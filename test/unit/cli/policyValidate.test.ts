@@ -44,12 +44,13 @@ describe('policy validate, text output', () => {
     {
       file: 'src/demo/example-policies.yaml',
       lines: [
-        'src/demo/example-policies.yaml: valid, 5 policies',
+        'src/demo/example-policies.yaml: valid, 6 policies',
         '  api-cpu-scale-out: when cpu_utilization{service=~"api-.*",env!="dev"} > 80 for 5m: scale +2 (min 2, max 10) on deployment "{{service}}" in namespace "{{namespace}}"; cooldown 10m; predicts 10m ahead at p≥0.8, lead time 3m',
         '  checkout-error-rollback: when http_error_ratio{service="checkout"} >= 0.05 for 2m within 15m of a deployment of "{{service}}": rollback on deployment "checkout" in namespace "shop"; cooldown 30m',
         '  payments-down-restart: when up{job=~"payments|ledger"} < 1 for 1m: restart {"strategy":"rolling"} on service "{{job}}"; cooldown 15m',
         '  queue-backlog-burst (disabled): when queue_depth{queue="orders"} > 1000 on the first sample: scale +3 (max 20) on deployment "order-workers"; cooldown 5m',
         '  order-workers-headroom-trial: when worker_idle_ratio{queue="orders"} < 0.1 for 2m: scale +2 (max 20) on deployment "order-workers"; cooldown 10m; predicts 15m ahead at p≥0.9, lead time 4m, forecast only (predictive actions not enqueued)',
+        '  api-cpu-scale-in: when cpu_utilization{service=~"api-.*"} < 63 for 5m: scale to ceil(replicas × value / 70) on deployment "{{service}}"; cooldown 5m; sized not below the forecast\'s p70 for the next 3m',
       ],
       warnings: [],
     },
@@ -138,7 +139,7 @@ describe('policy validate --json', () => {
       policies: { name: string; trigger: Record<string, unknown>; cooldownMs: number }[];
     };
     expect(out.valid).toBe(true);
-    expect(out.policies.map((p) => p.name)).toHaveLength(5);
+    expect(out.policies.map((p) => p.name)).toHaveLength(6);
     expect(out.policies[0]).toMatchObject({
       name: 'api-cpu-scale-out',
       trigger: {

@@ -310,6 +310,18 @@ describe('Processor: forecastAheadPeak on a scale-in', () => {
     expect(fired[0]?.actions[0]?.evidence.forecastAheadPeak).toBeGreaterThan(56);
   });
 
+  it('with a reserve, keeps the forecast at level 1 − its probability, above the median', () => {
+    const median = fires(yaml('leadTime: 3m'))[0]?.actions[0]?.evidence.forecastAheadPeak;
+    const reserved = fires(yaml('leadTime: 3m\n  reserve: { probability: 0.3 }'))[0]?.actions[0]
+      ?.evidence.forecastAheadPeak;
+    const tail = fires(yaml('leadTime: 3m\n  reserve: { probability: 0.1 }'))[0]?.actions[0]
+      ?.evidence.forecastAheadPeak;
+    expect(median).toBeDefined();
+    // The p70 lies between the median and the p90 the model gives.
+    expect(reserved).toBeGreaterThan(median as number);
+    expect(tail).toBeGreaterThan(reserved as number);
+  });
+
   it('is left out without a lead time or without a forecast', () => {
     expect(fires(yaml(''))[0]?.actions[0]?.evidence).not.toHaveProperty('forecastAheadPeak');
     const reactive = fires(yaml('leadTime: 3m'), false);

@@ -401,6 +401,7 @@ describe('the example files', () => {
         'payments-down-restart',
         'queue-backlog-burst',
         'order-workers-headroom-trial',
+        'api-cpu-scale-in',
       ],
     },
     {

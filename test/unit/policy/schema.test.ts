@@ -226,6 +226,52 @@ describe('defaults and warnings', () => {
   });
 });
 
+describe('reserve (a proportional scale-in keeps part of the forecast tail)', () => {
+  const scaleIn = (overrides: Record<string, unknown> = {}) =>
+    policy({
+      trigger: { metric: 'cpu', threshold: 63, direction: 'below', duration: '5m' },
+      actions: [{ type: 'scale', parameters: { targetPerReplica: 70 } }],
+      leadTime: '5m',
+      ...overrides,
+    });
+
+  it('defaults to 0.5 (the median) and takes a probability in (0, 1)', () => {
+    expect(parse(scaleIn()).reserveProbability).toBe(0.5);
+    const out = parse(scaleIn({ reserve: { probability: 0.35 } }));
+    expect(out.reserveProbability).toBe(0.35);
+    expect(out.warnings).toEqual([]);
+  });
+
+  it.each([0, 1, -0.2, 1.5])('rejects probability %s with its path', (probability) => {
+    expect(issuePaths([scaleIn({ reserve: { probability } })])).toEqual(['0.reserve.probability']);
+  });
+
+  it.each([
+    { form: 'without a leadTime', overrides: { leadTime: undefined } },
+    {
+      form: 'on a scale-out',
+      overrides: { trigger: { metric: 'cpu', threshold: 80, duration: '1m' } },
+    },
+    {
+      form: 'on a predictive policy',
+      overrides: {
+        trigger: {
+          metric: 'cpu',
+          threshold: 80,
+          duration: 0,
+          predict: { horizon: '10m', probability: 0.3 },
+        },
+      },
+    },
+    { form: 'on a restart', overrides: { actions: [{ type: 'restart' }] } },
+  ])('warns that it has no effect $form', ({ overrides }) => {
+    const input = scaleIn({ reserve: { probability: 0.3 }, ...overrides });
+    if (overrides.leadTime === undefined && 'leadTime' in overrides) delete input['leadTime'];
+    const out = parse(input);
+    expect(out.warnings.some((w) => w.startsWith('reserve: has no effect'))).toBe(true);
+  });
+});
+
 describe('PolicyFileSchema', () => {
   it.each([
     { form: 'one policy', input: policy() },
