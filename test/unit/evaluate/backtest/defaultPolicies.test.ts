@@ -34,4 +34,23 @@ describe('default backtest policies', () => {
       expect(p.warnings, p.name).toEqual([]);
     }
   });
+
+  // One risk of running short for every default policy and every kind: the probability a
+  // predictive scale-out acts at is the one a scale-in keeps capacity for (`reserve`), so the
+  // two directions do not pull against each other, and no kind has a value of its own.
+  it('one risk: predict.probability = reserve.probability, the same for every kind', () => {
+    const risks = new Set<number>();
+    for (const kind of TraceKindSchema.options) {
+      const file = `src/demo/backtest/${kind}.policy.yaml`;
+      for (const p of parsePolicies(readFileSync(file, 'utf8'), file)) {
+        risks.add(
+          p.trigger.direction === 'below'
+            ? p.reserveProbability
+            : (p.trigger.predict?.probability ?? Number.NaN),
+        );
+      }
+    }
+    expect([...risks]).toHaveLength(1);
+    expect([...risks][0]).not.toBeNaN();
+  });
 });
