@@ -62,6 +62,7 @@ export function runBacktest(input: BacktestInput): BacktestResult {
       demandPerReplicaAtTarget: (settings.capacityPerReplica * targetPerReplica) / 100,
       horizonSteps: Math.max(1, Math.ceil(settings.startupDelay / trace.stepMs)),
       scaleDownStabilizationMs: settings.hpaScaleDownStabilization,
+      syncPeriodMs: settings.hpaSyncPeriod,
       minReplicas: settings.minReplicas,
       maxReplicas: settings.maxReplicas,
       fitShare: HOLT_WINTERS_FIT_SHARE,
