@@ -189,7 +189,9 @@ class SandboxImpl implements Pm2Sandbox {
         const pids = await answeringPids(url, options.instances, 1_000);
         return pids.size === options.instances ? true : undefined;
       },
-      15_000,
+      // Node start-up of each instance; on a shared 2-core machine under load (load average
+      // 5.7) one start took more than 15 s.
+      45_000,
       50,
     );
     return { name: options.name, port, url };
