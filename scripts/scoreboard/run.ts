@@ -1,14 +1,18 @@
 // `npm run scoreboard`: regenerates the "Results" section of BENCHMARKS.md — NAB scores on
-// the shared subset, the autoscaling backtest per shared trace, and the forecast accuracy of
-// the current model — each with the command that produced it and the date. Runs in a few
+// the shared subset, the autoscaling backtest per shared trace (and, out of sample, on the NAB
+// subset's CPU files), and the forecast accuracy of the current model — each with the command that produced it and the date. Runs in a few
 // minutes; needs ../shared/data (or --data DIR). Nothing here is a test.
-import { readFile, writeFile } from 'node:fs/promises';
+import { readdir, readFile, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { currentModel } from '../../src/adapters/fsModelRegistry.js';
 import { backtest } from '../../src/cli/backtest.js';
 import { nab, type NabReport } from '../../src/cli/nab.js';
 import { forecastAccuracyMarkdown } from '../../src/evaluate/scoreboard/forecastAccuracy.js';
 import { nabMarkdown } from '../../src/evaluate/scoreboard/nabTable.js';
+import {
+  outOfSampleMarkdown,
+  type BacktestReportView,
+} from '../../src/evaluate/scoreboard/outOfSampleTable.js';
 import { packageRoot } from '../../src/main.js';
 import type { TrainingReport } from '../../src/training/report.js';
 import { describeMachine } from '../bench/machine.js';
@@ -78,6 +82,30 @@ async function main(): Promise<void> {
     1,
     0,
     `### Autoscaling backtests (${day})\n\nChart of each run: \`.cache/scoreboard/backtest/<trace>/report.html\`.`,
+  );
+
+  // Out of sample: the default cpu policy on traces it was not chosen on and the model was not
+  // trained on — every CPU-utilisation file of the NAB subset.
+  const awsDir = path.join(data, 'nab', 'realAWSCloudwatch');
+  const cpuFiles = (await readdir(awsDir)).filter((f) => /cpu_utilization.*\.csv$/.test(f)).sort();
+  const oosReports: BacktestReportView[] = [];
+  for (const name of cpuFiles) {
+    process.stderr.write(`scoreboard: out-of-sample backtest ${name}\n`);
+    const out = path.join(work, 'backtest-oos', path.basename(name, '.csv'));
+    await backtest({ trace: path.join(awsDir, name), kind: 'cpu', out, progress: false }, quiet);
+    oosReports.push(
+      JSON.parse(await readFile(path.join(out, 'report.json'), 'utf8')) as BacktestReportView,
+    );
+  }
+  sections.push(
+    `### Out-of-sample backtests (${day})\n\n` +
+      `The default cpu policy, unchanged, on every CPU-utilisation file of the NAB subset ` +
+      `(single EC2 and RDS instances, 5-minute samples, two weeks each): traces the policies were ` +
+      `not chosen on and the model was not trained on. Each row is ` +
+      `\`healcast backtest --trace ${path.relative(root, awsDir)}/<file>.csv --kind cpu\`; ` +
+      `charts in \`.cache/scoreboard/backtest-oos/<file>/report.html\`. The issue states its ` +
+      `target for the shared traces above; this shows how far it carries.\n\n` +
+      outOfSampleMarkdown(oosReports),
   );
 
   const current = await currentModel(path.join(root, 'models'));

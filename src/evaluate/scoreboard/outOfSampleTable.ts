@@ -1,0 +1,74 @@
+import type { StrategySummary, TargetCheck } from '../backtest/report.js';
+
+/** What the scoreboard needs of one backtest's report.json. */
+export interface BacktestReportView {
+  readonly trace: { readonly name: string; readonly steps: number };
+  readonly target: TargetCheck;
+  readonly strategies: readonly Pick<
+    StrategySummary,
+    'id' | 'violationMinutes' | 'replicaMinutes'
+  >[];
+}
+
+/** `a` as a percentage of `b`, or `–` when `b` is 0 (no violations to compare with). */
+function percentOf(a: number, b: number): string {
+  return b > 0 ? `${((100 * a) / b).toFixed(1)} %` : '–';
+}
+
+/** `met`, or which bound was missed and by how many points (the issue's 50 % / 105 %). */
+function compactVerdict(target: TargetCheck, predictiveViolationMinutes: number): string {
+  if (target.met) return 'met';
+  const misses: string[] = [];
+  if (target.violationRatio === null) {
+    if (predictiveViolationMinutes > 0) misses.push('violations where the HPA had none');
+  } else if (target.violationRatio > 0.5) {
+    misses.push(`violations by ${(100 * target.violationRatio - 50).toFixed(1)} points`);
+  }
+  if (target.costRatio > 1.05) {
+    misses.push(`cost by ${(100 * target.costRatio - 105).toFixed(1)} points`);
+  }
+  return `missed: ${misses.join(', ')}`;
+}
+
+/**
+ * The scoreboard's out-of-sample check: the default policies on traces they were not chosen on
+ * (and the model not trained on), one row per trace, with the issue's target verdict, and a
+ * count of the traces where it holds. Only traces where the HPA had violations can show the
+ * halving; the count says how many those are.
+ */
+export function outOfSampleMarkdown(reports: readonly BacktestReportView[]): string {
+  const lines = [
+    '| trace | steps | HPA violation (min) | predictive: violations, % of HPA | predictive: cost, % of HPA | reactive-only: violations / cost, % of HPA | target |',
+    '|---|---:|---:|---:|---:|---:|---|',
+  ];
+  let met = 0;
+  let withViolations = 0;
+  let metWithViolations = 0;
+  for (const report of reports) {
+    const by = (id: string) => report.strategies.find((s) => s.id === id);
+    const hpa = by('hpa');
+    const predictive = by('healcast_predictive');
+    const reactive = by('healcast_reactive');
+    if (hpa === undefined || predictive === undefined || reactive === undefined) {
+      throw new Error(`${report.trace.name}: report without the hpa and healcast strategies`);
+    }
+    if (report.target.met) met++;
+    if (hpa.violationMinutes > 0) {
+      withViolations++;
+      if (report.target.met) metWithViolations++;
+    }
+    const name = report.trace.name.replace(/:value$/, '');
+    lines.push(
+      `| ${name} | ${report.trace.steps} | ${hpa.violationMinutes.toFixed(1)} | ` +
+        `${percentOf(predictive.violationMinutes, hpa.violationMinutes)} | ` +
+        `${percentOf(predictive.replicaMinutes, hpa.replicaMinutes)} | ` +
+        `${percentOf(reactive.violationMinutes, hpa.violationMinutes)} / ${percentOf(reactive.replicaMinutes, hpa.replicaMinutes)} | ` +
+        `${compactVerdict(report.target, predictive.violationMinutes)} |`,
+    );
+  }
+  lines.push(
+    '',
+    `Target met on ${met} of ${reports.length} traces; on ${metWithViolations} of the ${withViolations} where the HPA had any violation.`,
+  );
+  return lines.join('\n');
+}
