@@ -35,8 +35,9 @@ export const ActionEvidenceSchema = z.object({
   breachPeak: z.number().optional(),
   /**
    * For reactive `below` fires of a policy with a lead time (additive, issue #5): the highest
-   * median forecast of the series from the fire until a lead time later — the load expected
-   * before released capacity could be back. A scale-in is not sized below it.
+   * forecast of the series from the fire until a lead time later, at level 1 − the policy's
+   * `reserve.probability` (the median by default) — the load to keep for until released
+   * capacity could be back. A scale-in is not sized below it.
    */
   forecastAheadPeak: z.number().optional(),
   threshold: z.number(),
