@@ -2,7 +2,12 @@ import { formatDurationMs } from '../config/duration.js';
 import { loadPolicyFile } from '../adapters/fsPolicyLoader.js';
 import { HealcastError } from '../errors.js';
 import { PolicyInvalidError } from '../policy/load.js';
-import type { Policy, PolicyAction, ProbeSpec } from '../policy/schema.js';
+import {
+  keepsForecastAhead,
+  type Policy,
+  type PolicyAction,
+  type ProbeSpec,
+} from '../policy/schema.js';
 import type { Selector } from '../policy/selector.js';
 
 /** Where `policyValidate` writes; every call receives whole lines ending in `\n`. */
@@ -121,24 +126,25 @@ function describeProbe(probe: ProbeSpec): string {
 }
 
 /**
- * `; predicts 10m ahead at p≥0.8, lead time 3m[, forecast only]`; for a proportional scale-in
- * with a lead time, `; sized not below the forecast's p70 for the next 5m`; else empty.
+ * `; predicts 10m ahead at p≥0.8, lead time 3m[, forecast only]` for a predictive policy, and
+ * `; sized not below the forecast's p70 for the next 5m` for a proportional scale-in with a
+ * lead time (`keepsForecastAhead`); empty for neither.
  */
 function describePrediction(policy: Policy): string {
   const { predict } = policy.trigger;
-  if (predict === undefined) {
-    const sizesScaleIn =
-      policy.trigger.direction === 'below' &&
-      policy.leadTimeMs > 0 &&
-      policy.actions.some((a) => a.type === 'scale' && a.scale.mode === 'proportional');
-    if (!sizesScaleIn) return '';
-    const level = Math.round(100 * (1 - policy.reserveProbability));
-    return `; sized not below the forecast's ${level === 50 ? 'median' : `p${level}`} for the next ${formatDuration(policy.leadTimeMs)}`;
+  const parts: string[] = [];
+  if (predict !== undefined) {
+    parts.push(`predicts ${formatDuration(predict.horizonMs)} ahead at p≥${predict.probability}`);
+    if (policy.leadTimeMs > 0) parts.push(`lead time ${formatDuration(policy.leadTimeMs)}`);
+    if (policy.forecastOnly) parts.push('forecast only (predictive actions not enqueued)');
   }
-  const parts = [`predicts ${formatDuration(predict.horizonMs)} ahead at p≥${predict.probability}`];
-  if (policy.leadTimeMs > 0) parts.push(`lead time ${formatDuration(policy.leadTimeMs)}`);
-  if (policy.forecastOnly) parts.push('forecast only (predictive actions not enqueued)');
-  return `; ${parts.join(', ')}`;
+  if (keepsForecastAhead(policy.trigger.direction, policy.leadTimeMs, policy.actions)) {
+    const level = Math.round(100 * (1 - policy.reserveProbability));
+    parts.push(
+      `sized not below the forecast's ${level === 50 ? 'median' : `p${level}`} for the next ${formatDuration(policy.leadTimeMs)}`,
+    );
+  }
+  return parts.length === 0 ? '' : `; ${parts.join(', ')}`;
 }
 
 function describeAction(action: PolicyAction): string {

@@ -24,7 +24,7 @@ import type { DecodeLimits } from '../ingest/limits.js';
 import type { MetricSample } from '../ingest/sample.js';
 import type { SourceRecord } from '../ingest/source.js';
 import { BreachTracker, isBreaching } from '../policy/breach.js';
-import { DEFAULT_RESERVE_PROBABILITY } from '../policy/schema.js';
+import { DEFAULT_RESERVE_PROBABILITY, keepsForecastAhead } from '../policy/schema.js';
 import { DeploymentWindows, type RecordOutcome } from '../policy/deploymentWindows.js';
 import type { PipelineDeploymentGate, PipelinePolicy } from './pipelinePolicy.js';
 import type { ForecastEngine, ForecastRoundStats, StoredForecast } from '../forecast/engine.js';
@@ -172,6 +172,8 @@ export class Processor {
   private readonly predictive: (PredictiveTracker | undefined)[];
   /** Per policy: sizes its target proportionally, so its metric is a per-replica load. */
   private readonly perReplica: boolean[];
+  /** By policy: its reactive fires carry `forecastAheadPeak` (`keepsForecastAhead`). */
+  private readonly keepsAhead: boolean[];
   /** Forecasts waiting for their actual, per slot: scored by the quality tracker. */
   private readonly pendingScores = new Map<number, PendingScore[]>();
   /** Highest breach probability per slot from the latest forecast round that saw it. */
@@ -213,6 +215,9 @@ export class Processor {
     );
     this.perReplica = options.policies.map((p) =>
       p.actions.some((a) => a.scale?.mode === 'proportional'),
+    );
+    this.keepsAhead = options.policies.map((p) =>
+      keepsForecastAhead(p.direction, p.leadTimeMs ?? 0, p.actions),
     );
     options.policies.forEach((policy, index) => {
       const list = this.policiesByMetric.get(policy.metric) ?? [];
@@ -472,7 +477,7 @@ export class Processor {
             labels: sample.labels,
             breachStartMs: decision.startMs,
             breachPeak: decision.peak,
-            forecastAheadPeak: this.aheadPeakFor(policy, slot, sample.timestampMs),
+            forecastAheadPeak: this.aheadPeakFor(index, slot, sample.timestampMs),
             reading,
             deployment,
           },
@@ -482,17 +487,18 @@ export class Processor {
   }
 
   /**
-   * For a reactive `below` fire of a policy with a lead time (a scale-in whose capacity takes
-   * that long to come back): the highest forecast of the series until then at level 1 − the
+   * For a reactive fire of a proportional scale-in with a lead time (`keepsForecastAhead`: its
+   * capacity takes that long to come back): the highest forecast of the series until then at level 1 − the
    * policy's reserve probability (the median by default), so the
    * executor does not size the scale-in below the load expected before a scale-out could
    * restore it. Undefined without a usable forecast (none, stale, or a family whose forecasts
    * do worse than naive).
    */
-  private aheadPeakFor(policy: PipelinePolicy, slot: number, atMs: number): number | undefined {
+  private aheadPeakFor(index: number, slot: number, atMs: number): number | undefined {
     const forecast = this.options.forecast;
+    if (this.keepsAhead[index] !== true || forecast === undefined) return undefined;
+    const policy = this.options.policies[index] as PipelinePolicy;
     const leadTimeMs = policy.leadTimeMs ?? 0;
-    if (policy.direction !== 'below' || leadTimeMs <= 0 || forecast === undefined) return undefined;
     const spec = forecast.engine.model?.info.spec;
     if (spec === undefined || this.forecastSlot[slot] !== 1) return undefined;
     if (forecast.quality.isFallback(policy.metric)) return undefined;
@@ -980,12 +986,7 @@ export class Processor {
    */
   private needsForecast(index: number): boolean {
     const policy = this.options.policies[index] as PipelinePolicy;
-    if (policy.predict !== undefined) return true;
-    return (
-      policy.direction === 'below' &&
-      (policy.leadTimeMs ?? 0) > 0 &&
-      this.perReplica[index] === true
-    );
+    return policy.predict !== undefined || this.keepsAhead[index] === true;
   }
 
   /** The slot's baseline as it stands: mean, floored σ, band half-width, warm or not. */

@@ -139,6 +139,25 @@ export const PREDICT_PROBABILITY_WARN_BELOW = 0.05;
 export const DEFAULT_RESERVE_PROBABILITY = 0.5;
 
 /**
+ * True when a policy's reactive fires carry the load forecast until its lead time
+ * (`evidence.forecastAheadPeak`, at level 1 − `reserve.probability`), below which its scale is
+ * not sized: a proportional scale-in (`below`) with a lead time, predictive or not. The one rule
+ * for the schema's warnings, `policy validate` and the processor.
+ */
+export function keepsForecastAhead(
+  direction: 'above' | 'below',
+  leadTimeMs: number,
+  actions: readonly {
+    readonly type: string;
+    readonly scale?: { readonly mode: string } | undefined;
+  }[],
+): boolean {
+  return (
+    direction === 'below' && leadTimeMs > 0 && actions.some((a) => a.scale?.mode === 'proportional')
+  );
+}
+
+/**
  * `trigger.predict`: act on a forecast breach. The policy fires ahead of the breach when the
  * forecast puts the probability of crossing the threshold within `horizon` at `probability`
  * or more, and the expected breach is near enough that the target needs to start now to be
@@ -778,19 +797,17 @@ export const HealingPolicySchema = z
     if (cooldownMs === 0) {
       warnings.push('cooldown: 0, so the policy fires again on every qualifying sample');
     }
+    // A scale-in's lead time is how long released capacity takes to come back: its fires
+    // carry the load forecast until then, which a proportional scale is not sized below.
+    const keepsAhead = keepsForecastAhead(trigger.direction, leadTimeMs, policy.actions);
+    if (policy.reserve !== undefined && !keepsAhead) {
+      warnings.push(
+        'reserve: has no effect here (it applies to a proportional scale-in with a leadTime)',
+      );
+    }
     if (predict === undefined) {
-      // A scale-in's lead time is how long released capacity takes to come back: its fires
-      // carry the load forecast until then, which a proportional scale is not sized below.
-      const sizesScaleIn =
-        trigger.direction === 'below' &&
-        policy.actions.some((a) => a.type === 'scale' && a.scale.mode === 'proportional');
-      if (policy.leadTime !== undefined && !sizesScaleIn) {
+      if (policy.leadTime !== undefined && !keepsAhead) {
         warnings.push('leadTime: has no effect without trigger.predict');
-      }
-      if (policy.reserve !== undefined && !(sizesScaleIn && leadTimeMs > 0)) {
-        warnings.push(
-          'reserve: has no effect here (it applies to a proportional scale-in with a leadTime)',
-        );
       }
       if (policy.forecastOnly === true) {
         warnings.push(
@@ -798,11 +815,6 @@ export const HealingPolicySchema = z
         );
       }
     } else {
-      if (policy.reserve !== undefined) {
-        warnings.push(
-          'reserve: has no effect here (it applies to a proportional scale-in with a leadTime)',
-        );
-      }
       if (leadTimeMs > predict.horizonMs) {
         ctx.addIssue({
           code: 'custom',

@@ -2,7 +2,9 @@ import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { formatDuration, policyValidate } from '../../../src/cli/policyValidate.js';
+import { describePolicy, formatDuration, policyValidate } from '../../../src/cli/policyValidate.js';
+import { parsePolicies } from '../../../src/policy/load.js';
+import type { Policy } from '../../../src/policy/schema.js';
 
 async function run(file: string, json = false) {
   let stdout = '';
@@ -226,5 +228,28 @@ describe('formatDuration', () => {
     [0.5, '0.5ms'],
   ])('%d ms → %s', (ms, text) => {
     expect(formatDuration(ms)).toBe(text);
+  });
+});
+
+describe('describePolicy: a predictive scale-in', () => {
+  it('names both its prediction and the forecast its scale-in keeps', () => {
+    const [policy] = parsePolicies(
+      `- name: in
+  trigger:
+    metric: cpu
+    threshold: 63
+    direction: below
+    duration: 5m
+    predict: { horizon: 10m, probability: 0.3 }
+  leadTime: 3m
+  reserve: { probability: 0.2 }
+  target: { kind: deployment, name: web }
+  actions: [{ type: scale, parameters: { targetPerReplica: 70 } }]
+  cooldown: 5m`,
+      'in.yaml',
+    );
+    expect(describePolicy(policy as Policy)).toMatch(
+      /; predicts 10m ahead at p≥0\.3, lead time 3m, sized not below the forecast's p80 for the next 3m$/,
+    );
   });
 });

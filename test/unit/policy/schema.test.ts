@@ -242,6 +242,23 @@ describe('reserve (a proportional scale-in keeps part of the forecast tail)', ()
     expect(out.warnings).toEqual([]);
   });
 
+  it('applies to a predictive scale-in too: its reactive fires keep the forecast (no warning)', () => {
+    const out = parse(
+      scaleIn({
+        trigger: {
+          metric: 'cpu',
+          threshold: 63,
+          direction: 'below',
+          duration: '5m',
+          predict: { horizon: '10m', probability: 0.3 },
+        },
+        reserve: { probability: 0.3 },
+      }),
+    );
+    expect(out.reserveProbability).toBe(0.3);
+    expect(out.warnings.filter((w) => w.startsWith('reserve:'))).toEqual([]);
+  });
+
   it.each([0, 1, -0.2, 1.5])('rejects probability %s with its path', (probability) => {
     expect(issuePaths([scaleIn({ reserve: { probability } })])).toEqual(['0.reserve.probability']);
   });
