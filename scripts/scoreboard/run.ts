@@ -43,6 +43,14 @@ function argValue(name: string): string | undefined {
 
 const quiet = { stdout: () => undefined, stderr: (s: string) => process.stderr.write(s) };
 
+/** `healcast backtest` on one trace, its report recording the command as a user would type it. */
+async function runBacktest(root: string, file: string, out: string, kind?: 'cpu'): Promise<void> {
+  const argv = ['backtest', '--trace', path.relative(root, file)];
+  if (kind !== undefined) argv.push('--kind', kind);
+  argv.push('--out', path.relative(root, out));
+  await backtest({ trace: file, out, progress: false, ...(kind ? { kind } : {}) }, quiet, argv);
+}
+
 async function main(): Promise<void> {
   const root = packageRoot();
   const data = path.resolve(argValue('--data') ?? path.join(root, '..', 'shared', 'data'));
@@ -64,14 +72,7 @@ async function main(): Promise<void> {
   for (const trace of TRACES) {
     process.stderr.write(`scoreboard: backtest ${trace.name}\n`);
     const out = path.join(work, 'backtest', path.basename(trace.file, '.csv'));
-    const file = path.join(data, trace.file);
-    await backtest({ trace: file, out, progress: false }, quiet, [
-      'backtest',
-      '--trace',
-      path.relative(root, file),
-      '--out',
-      path.relative(root, out),
-    ]);
+    await runBacktest(root, path.join(data, trace.file), out);
     const markdown = (await readFile(path.join(out, 'report.md'), 'utf8')).replace(
       /^## /m,
       '#### ',
@@ -92,7 +93,7 @@ async function main(): Promise<void> {
   for (const name of cpuFiles) {
     process.stderr.write(`scoreboard: out-of-sample backtest ${name}\n`);
     const out = path.join(work, 'backtest-oos', path.basename(name, '.csv'));
-    await backtest({ trace: path.join(awsDir, name), kind: 'cpu', out, progress: false }, quiet);
+    await runBacktest(root, path.join(awsDir, name), out, 'cpu');
     oosReports.push(
       JSON.parse(await readFile(path.join(out, 'report.json'), 'utf8')) as BacktestReportView,
     );

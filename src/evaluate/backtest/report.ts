@@ -39,6 +39,10 @@ export interface TargetCheck {
   readonly violationRatio: number | null;
   /** healcast predictive's replica-minutes over HPA's (target <= 1.05). */
   readonly costRatio: number;
+  /** The violation bound holds (with no HPA violations: healcast had none either). */
+  readonly violationsOk: boolean;
+  /** The cost bound holds. */
+  readonly costOk: boolean;
   readonly met: boolean;
   /** In words, with the margin or the miss. */
   readonly verdict: string;
@@ -59,7 +63,8 @@ export function scaleUpOutcomes(
   let i = 0;
   for (const action of run.actions) {
     if (action.toReplicas <= action.fromReplicas) continue;
-    // The step the action was taken at the end of.
+    // The step the action was taken at the end of, or, for a polling strategy's sync
+    // between reports, the step being served then.
     while (i < trace.timesMs.length && (trace.timesMs[i] as number) + trace.stepMs < action.atMs) {
       i++;
     }
@@ -112,23 +117,36 @@ export function summarize(
   };
 }
 
+/** The issue's bounds: healcast's violation minutes and replica-minutes over the HPA's. */
+export const TARGET_VIOLATION_RATIO = 0.5;
+export const TARGET_COST_RATIO = 1.05;
+
+/** How many percentage points `ratio` is over `bound`, one decimal (`"2.6"`). */
+export function pointsOver(ratio: number, bound: number): string {
+  return (100 * (ratio - bound)).toFixed(1);
+}
+
 /** The issue's target: at most half of HPA's violation minutes at no more than 105 % of its cost. */
 export function checkTarget(healcast: StrategySummary, hpa: StrategySummary): TargetCheck {
   const costRatio = healcast.replicaMinutes / hpa.replicaMinutes;
   const violationRatio =
     hpa.violationMinutes > 0 ? healcast.violationMinutes / hpa.violationMinutes : null;
   const violationsOk =
-    violationRatio === null ? healcast.violationMinutes === 0 : violationRatio <= 0.5;
-  const costOk = costRatio <= 1.05;
+    violationRatio === null
+      ? healcast.violationMinutes === 0
+      : violationRatio <= TARGET_VIOLATION_RATIO;
+  const costOk = costRatio <= TARGET_COST_RATIO;
   const parts = [
     violationRatio === null
       ? `HPA had no violation; healcast ${healcast.violationMinutes.toFixed(1)} min`
-      : `violations ${(100 * violationRatio).toFixed(1)} % of HPA's (target <= 50 %: ${violationsOk ? 'met' : `missed by ${(100 * violationRatio - 50).toFixed(1)} points`})`,
-    `cost ${(100 * costRatio).toFixed(1)} % of HPA's (target <= 105 %: ${costOk ? 'met' : `missed by ${(100 * costRatio - 105).toFixed(1)} points`})`,
+      : `violations ${(100 * violationRatio).toFixed(1)} % of HPA's (target <= ${100 * TARGET_VIOLATION_RATIO} %: ${violationsOk ? 'met' : `missed by ${pointsOver(violationRatio, TARGET_VIOLATION_RATIO)} points`})`,
+    `cost ${(100 * costRatio).toFixed(1)} % of HPA's (target <= ${100 * TARGET_COST_RATIO} %: ${costOk ? 'met' : `missed by ${pointsOver(costRatio, TARGET_COST_RATIO)} points`})`,
   ];
   return {
     violationRatio,
     costRatio,
+    violationsOk,
+    costOk,
     met: violationsOk && costOk,
     verdict: `${violationsOk && costOk ? 'met' : 'missed'}: ${parts.join('; ')}`,
   };

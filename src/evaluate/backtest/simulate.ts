@@ -24,14 +24,14 @@ export interface BacktestAction {
 export interface StrategyRun {
   readonly id: string;
   readonly label: string;
-  /** Replicas asked for during each step. */
+  /** Replicas asked for at the start of each step (a polling strategy may change it mid-step). */
   readonly specReplicas: Int32Array;
   /** Ready replicas at the start of each step. */
   readonly readyReplicas: Int32Array;
   /** Milliseconds of each step during which demand exceeded the ready capacity. */
   readonly violationMs: Float64Array;
   readonly actions: BacktestAction[];
-  /** Sum of `specReplicas` × step length, ms. */
+  /** Replicas asked for integrated over time, ms (mid-step changes included). */
   readonly replicaMs: number;
 }
 
@@ -69,7 +69,6 @@ export function simulate(
     violationMs: new Float64Array(n),
     actions: [] as BacktestAction[],
     replicaMs: 0,
-    lastReport: undefined,
   }));
   const cap = settings.capacityPerReplica;
   for (let i = 0; i < n; i++) {
@@ -85,20 +84,19 @@ export function simulate(
       const periodMs = run.strategy.syncPeriodMs;
       // A polling controller acts between reports too, on the last one it saw: the step is
       // served in pieces between its syncs.
-      if (periodMs !== undefined && run.lastReport !== undefined) {
+      if (periodMs !== undefined && i > 0) {
         for (let syncMs = startMs + periodMs; syncMs < endMs; syncMs += periodMs) {
           const piece = target.runInterval(atMs, syncMs, demand, cap);
           violationMs += piece.violationMs;
           run.replicaMs += piece.replicaMs;
           atMs = syncMs;
-          decide(run, run.lastReport, syncMs, cap);
+          decide(run, trace, i - 1, syncMs, cap);
         }
       }
       const piece = target.runInterval(atMs, endMs, demand, cap);
       run.violationMs[i] = violationMs + piece.violationMs;
       run.replicaMs += piece.replicaMs;
-      run.lastReport = { stepStartMs: startMs, stepMs: trace.stepMs, demand };
-      decide(run, run.lastReport, endMs, cap);
+      decide(run, trace, i, endMs, cap);
     }
     if (onProgress !== undefined && ((i + 1) % progressEvery === 0 || i + 1 === n)) {
       onProgress(i + 1, n);
@@ -115,13 +113,6 @@ export function simulate(
   }));
 }
 
-/** The last step a strategy was shown, as the monitoring system reported it. */
-interface StepReport {
-  readonly stepStartMs: number;
-  readonly stepMs: number;
-  readonly demand: number;
-}
-
 /** One strategy's simulated target and what it did so far. */
 interface RunState {
   readonly strategy: ScalingStrategy;
@@ -131,24 +122,28 @@ interface RunState {
   readonly violationMs: Float64Array;
   readonly actions: BacktestAction[];
   replicaMs: number;
-  lastReport: StepReport | undefined;
 }
 
-/** Shows `report` to the run's strategy at `nowMs` and applies its decision, effective at once. */
+/**
+ * Shows step `k` of the trace, as monitoring reported it, to the run's strategy at `nowMs` (its
+ * end, or a later sync) and applies its decision, effective at once.
+ */
 function decide(
   run: RunState,
-  report: StepReport,
+  trace: DemandTrace,
+  k: number,
   nowMs: number,
   capacityPerReplica: number,
 ): void {
   const { target } = run;
   const spec = target.specReplicas;
+  const demand = trace.demand[k] as number;
   const decision = run.strategy.observe({
-    stepStartMs: report.stepStartMs,
+    stepStartMs: trace.timesMs[k] as number,
     nowMs,
-    stepMs: report.stepMs,
-    demand: report.demand,
-    utilizationPercent: (100 * report.demand) / (spec * capacityPerReplica),
+    stepMs: trace.stepMs,
+    demand,
+    utilizationPercent: (100 * demand) / (spec * capacityPerReplica),
     specReplicas: spec,
     readyReplicas: target.readyReplicas,
   });

@@ -1,4 +1,10 @@
-import type { StrategySummary, TargetCheck } from '../backtest/report.js';
+import {
+  pointsOver,
+  TARGET_COST_RATIO,
+  TARGET_VIOLATION_RATIO,
+  type StrategySummary,
+  type TargetCheck,
+} from '../backtest/report.js';
 
 /** What the scoreboard needs of one backtest's report.json. */
 export interface BacktestReportView {
@@ -15,19 +21,26 @@ function percentOf(a: number, b: number): string {
   return b > 0 ? `${((100 * a) / b).toFixed(1)} %` : '–';
 }
 
-/** `met`, or which bound was missed and by how many points (the issue's 50 % / 105 %). */
-function compactVerdict(target: TargetCheck, predictiveViolationMinutes: number): string {
+/** `met`, or which bound was missed and by how many points. */
+function compactVerdict(target: TargetCheck): string {
   if (target.met) return 'met';
   const misses: string[] = [];
-  if (target.violationRatio === null) {
-    if (predictiveViolationMinutes > 0) misses.push('violations where the HPA had none');
-  } else if (target.violationRatio > 0.5) {
-    misses.push(`violations by ${(100 * target.violationRatio - 50).toFixed(1)} points`);
+  if (!target.violationsOk) {
+    misses.push(
+      target.violationRatio === null
+        ? 'violations where the HPA had none'
+        : `violations by ${pointsOver(target.violationRatio, TARGET_VIOLATION_RATIO)} points`,
+    );
   }
-  if (target.costRatio > 1.05) {
-    misses.push(`cost by ${(100 * target.costRatio - 105).toFixed(1)} points`);
+  if (!target.costOk) {
+    misses.push(`cost by ${pointsOver(target.costRatio, TARGET_COST_RATIO)} points`);
   }
   return `missed: ${misses.join(', ')}`;
+}
+
+/** A ratio as a percentage, or `–` when there is none (the HPA had no violations). */
+function percent(ratio: number | null): string {
+  return ratio === null ? '–' : `${(100 * ratio).toFixed(1)} %`;
 }
 
 /**
@@ -47,9 +60,8 @@ export function outOfSampleMarkdown(reports: readonly BacktestReportView[]): str
   for (const report of reports) {
     const by = (id: string) => report.strategies.find((s) => s.id === id);
     const hpa = by('hpa');
-    const predictive = by('healcast_predictive');
     const reactive = by('healcast_reactive');
-    if (hpa === undefined || predictive === undefined || reactive === undefined) {
+    if (hpa === undefined || reactive === undefined) {
       throw new Error(`${report.trace.name}: report without the hpa and healcast strategies`);
     }
     if (report.target.met) met++;
@@ -60,10 +72,9 @@ export function outOfSampleMarkdown(reports: readonly BacktestReportView[]): str
     const name = report.trace.name.replace(/:value$/, '');
     lines.push(
       `| ${name} | ${report.trace.steps} | ${hpa.violationMinutes.toFixed(1)} | ` +
-        `${percentOf(predictive.violationMinutes, hpa.violationMinutes)} | ` +
-        `${percentOf(predictive.replicaMinutes, hpa.replicaMinutes)} | ` +
+        `${percent(report.target.violationRatio)} | ${percent(report.target.costRatio)} | ` +
         `${percentOf(reactive.violationMinutes, hpa.violationMinutes)} / ${percentOf(reactive.replicaMinutes, hpa.replicaMinutes)} | ` +
-        `${compactVerdict(report.target, predictive.violationMinutes)} |`,
+        `${compactVerdict(report.target)} |`,
     );
   }
   lines.push(

@@ -24,15 +24,23 @@ function report(
 const target = (
   violationRatio: number | null,
   costRatio: number,
-  met: boolean,
-): BacktestReportView['target'] => ({ violationRatio, costRatio, met, verdict: '…' });
+  violationsOk: boolean,
+  costOk: boolean,
+): BacktestReportView['target'] => ({
+  violationRatio,
+  costRatio,
+  violationsOk,
+  costOk,
+  met: violationsOk && costOk,
+  verdict: '…',
+});
 
 describe('outOfSampleMarkdown', () => {
   it('one row per trace with ratios to the HPA, the bound missed and by how much, and the counts', () => {
     const md = outOfSampleMarkdown([
-      report('quiet', [0, 1000], [0, 1010], target(null, 1.01, true)),
-      report('spiky', [100, 1000], [90, 1100], target(0.9, 1.1, false)),
-      report('good', [100, 1000], [40, 1040], target(0.4, 1.04, true)),
+      report('quiet', [0, 1000], [0, 1010], target(null, 1.01, true, true)),
+      report('spiky', [100, 1000], [90, 1100], target(0.9, 1.1, false, false)),
+      report('good', [100, 1000], [40, 1040], target(0.4, 1.04, true, true)),
     ]);
     expect(md).toContain('| quiet | 4032 | 0.0 | – | 101.0 % | – / 100.0 % | met |');
     expect(md).toContain(
@@ -44,7 +52,9 @@ describe('outOfSampleMarkdown', () => {
   });
 
   it('says when healcast has violations where the HPA had none', () => {
-    const md = outOfSampleMarkdown([report('worse', [0, 1000], [5, 1000], target(null, 1, false))]);
+    const md = outOfSampleMarkdown([
+      report('worse', [0, 1000], [5, 1000], target(null, 1, false, true)),
+    ]);
     expect(md).toContain('missed: violations where the HPA had none |');
   });
 });
