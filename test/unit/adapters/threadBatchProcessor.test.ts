@@ -1,9 +1,7 @@
-import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { promote } from '../../../src/adapters/fsModelRegistry.js';
 import { ThreadBatchProcessor } from '../../../src/adapters/thread/threadBatchProcessor.js';
 import { initTfjs } from '../../../src/adapters/tfjs/backend.js';
-import { buildQuantileModel, saveModel } from '../../../src/adapters/tfjs/quantileModel.js';
 import { BaselineConfigSchema } from '../../../src/baseline/ewma.js';
 import { ForecastConfigSchema } from '../../../src/config/workerConfig.js';
 import type { ActionTarget } from '../../../src/dispatch/envelope.js';
@@ -14,7 +12,7 @@ import { toPipelinePolicy } from '../../../src/pipeline/pipelinePolicy.js';
 import { Processor, type ProcessorSettings } from '../../../src/pipeline/processor.js';
 import { parsePolicies } from '../../../src/policy/load.js';
 import { jsonMessage } from '../../helpers/fakes.js';
-import { manifestFor, temporaryDirectory, TINY_SPEC, writeManifest } from './tfjs/helpers.js';
+import { saveTinyVersion, temporaryDirectory } from './tfjs/helpers.js';
 
 const T0 = 1_700_000_000_000;
 const policies = parsePolicies(
@@ -127,11 +125,7 @@ describe('ThreadBatchProcessor: replicasChanged', () => {
   beforeAll(async () => {
     const { tf } = await initTfjs();
     registry = await temporaryDirectory();
-    const dir = path.join(registry.dir, VERSION);
-    const model = buildQuantileModel(tf, TINY_SPEC, [4], 1);
-    await saveModel(model, dir);
-    model.dispose();
-    await writeManifest(dir, manifestFor(TINY_SPEC, VERSION, [4]));
+    await saveTinyVersion(tf, registry.dir, VERSION, 1);
     await promote(registry.dir, VERSION);
   });
   afterAll(async () => {

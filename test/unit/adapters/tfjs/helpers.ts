@@ -1,6 +1,8 @@
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
+import type { Tf } from '../../../../src/adapters/tfjs/backend.js';
+import { buildQuantileModel, saveModel } from '../../../../src/adapters/tfjs/quantileModel.js';
 import type { FeatureSpec } from '../../../../src/forecast/features.js';
 import type { ModelManifest } from '../../../../src/forecast/manifest.js';
 
@@ -66,4 +68,22 @@ export async function writeManifest(dir: string, manifest: unknown): Promise<voi
 export async function temporaryDirectory(): Promise<{ dir: string; remove: () => Promise<void> }> {
   const dir = await mkdtemp(path.join(tmpdir(), 'healcast-tfjs-'));
   return { dir, remove: () => rm(dir, { recursive: true, force: true }) };
+}
+
+/**
+ * Saves a tiny seeded model as version `version` under `root` (weights, model.json, manifest),
+ * ready to promote or load; returns its directory.
+ */
+export async function saveTinyVersion(
+  tf: Tf,
+  root: string,
+  version: string,
+  seed: number,
+): Promise<string> {
+  const dir = path.join(root, version);
+  const model = buildQuantileModel(tf, TINY_SPEC, [4], seed);
+  await saveModel(model, dir);
+  model.dispose();
+  await writeManifest(dir, manifestFor(TINY_SPEC, version, [4]));
+  return dir;
 }

@@ -4,16 +4,9 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { promote } from '../../../../src/adapters/fsModelRegistry.js';
 import { initTfjs, type Tf } from '../../../../src/adapters/tfjs/backend.js';
 import { ModelRuntime } from '../../../../src/adapters/tfjs/modelRuntime.js';
-import { buildQuantileModel, saveModel } from '../../../../src/adapters/tfjs/quantileModel.js';
 import { ForecastEngine } from '../../../../src/forecast/engine.js';
 import { inputLength } from '../../../../src/forecast/features.js';
-import {
-  manifestFor,
-  seededValues,
-  temporaryDirectory,
-  TINY_SPEC,
-  writeManifest,
-} from './helpers.js';
+import { saveTinyVersion, seededValues, temporaryDirectory, TINY_SPEC } from './helpers.js';
 
 let tf: Tf;
 let root: { dir: string; remove: () => Promise<void> };
@@ -25,13 +18,8 @@ afterAll(async () => {
   await root.remove();
 });
 
-async function saveVersion(version: string, seed: number): Promise<string> {
-  const dir = path.join(root.dir, version);
-  const model = buildQuantileModel(tf, TINY_SPEC, [4], seed);
-  await saveModel(model, dir);
-  model.dispose();
-  await writeManifest(dir, manifestFor(TINY_SPEC, version, [4]));
-  return dir;
+function saveVersion(version: string, seed: number): Promise<string> {
+  return saveTinyVersion(tf, root.dir, version, seed);
 }
 
 function engine(): ForecastEngine {
