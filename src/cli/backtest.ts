@@ -7,14 +7,17 @@ import {
   loadDemandTrace,
   writeBacktestFiles,
 } from '../adapters/fsBacktest.js';
+import { fileLayer } from '../adapters/fsConfigFile.js';
 import { loadPolicyFile } from '../adapters/fsPolicyLoader.js';
 import type { TfjsBackendName } from '../adapters/tfjs/backend.js';
+import { formatIssues } from '../config/assemble.js';
 import { markdownTable } from '../evaluate/backtest/report.js';
 import { runBacktest } from '../evaluate/backtest/run.js';
 import {
   DEFAULT_SIMULATION,
   SimulationSettingsSchema,
   TraceKindSchema,
+  type SimulationSettings,
   type TraceKind,
 } from '../evaluate/backtest/settings.js';
 import { HealcastError } from '../errors.js';
@@ -29,6 +32,7 @@ export interface BacktestFlags {
   kind?: string;
   column?: string;
   valueScale?: string;
+  settings?: string;
   out?: string;
   model?: string;
   backend?: string;
@@ -53,6 +57,34 @@ const TRACE_FAMILIES: readonly {
   { name: /alibaba/i, kind: 'cpu', column: 'cpu_util_percent', valueScale: 1 },
   { name: /google/i, kind: 'cpu', column: 'avg_cpu', valueScale: 100 },
 ];
+
+/**
+ * The simulated target: the kind's defaults (DEFAULT_SIMULATION, why each value in settings.ts),
+ * then the fields of a YAML/JSON `--settings` file — your service's capacity per replica,
+ * start-up delay, replica bounds, target utilisation, guardrails. Throws a non-retriable
+ * `CONFIG_INVALID` naming the file and every bad field.
+ */
+async function simulationSettings(
+  kind: TraceKind,
+  valueScale: number,
+  file: string | undefined,
+): Promise<SimulationSettings> {
+  const fields = await fileLayer(file);
+  if (fields['kind'] !== undefined && fields['kind'] !== kind) {
+    throw configError(
+      `--settings ${file ?? ''}: kind ${JSON.stringify(fields['kind'])} differs from the trace's kind ${kind}; choose it with --kind`,
+    );
+  }
+  const input = { ...DEFAULT_SIMULATION[kind], valueScale, ...fields };
+  const parsed = SimulationSettingsSchema.safeParse(input);
+  if (!parsed.success) {
+    const lines = formatIssues(parsed.error, input);
+    throw configError(
+      `--settings ${file ?? ''}: invalid simulation settings:\n  ${lines.join('\n  ')}`,
+    );
+  }
+  return parsed.data;
+}
 
 function traceFamily(trace: string): (typeof TRACE_FAMILIES)[number] | undefined {
   const base = path.basename(trace);
@@ -81,7 +113,7 @@ export async function backtest(
     flags.valueScale !== undefined ? Number(flags.valueScale) : (family?.valueScale ?? 1);
   if (!(valueScale > 0))
     throw configError(`--value-scale: a positive number (got ${flags.valueScale})`);
-  const settings = SimulationSettingsSchema.parse({ ...DEFAULT_SIMULATION[kind], valueScale });
+  const settings = await simulationSettings(kind, valueScale, flags.settings);
   const policyFile =
     flags.policy ?? path.join(packageRoot(), 'src', 'demo', 'backtest', `${kind}.policy.yaml`);
   const policies = await loadPolicyFile(policyFile);

@@ -190,6 +190,10 @@ export function buildProgram(): Command {
     .addOption(new Option('--kind <kind>', 'what the trace measures').choices(['requests', 'cpu']))
     .option('--column <name>', 'the series to replay when the trace has several')
     .option('--value-scale <x>', 'multiply values first (default 100 for Google 0–1 CPU)')
+    .option(
+      '--settings <file>',
+      'YAML/JSON simulated target over the kind defaults (capacityPerReplica, startupDelay, minReplicas, maxReplicas, initialReplicas, targetUtilizationPercent, guardrails, ...)',
+    )
     .option('--out <dir>', 'output directory (default backtest-out)')
     .option('--model <dir>', 'model registry root or model directory (default models)')
     .addOption(backendOption())

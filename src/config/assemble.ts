@@ -66,16 +66,23 @@ export function workerEnvironmentLayer(env: Readonly<Record<string, string | und
   return layer;
 }
 
-/** Formats zod issues as `path: message (got value)` lines. */
+/**
+ * Formats zod issues as `path: message (got value)` lines; an unknown key is reported at its
+ * own path (`startup: unknown key`), not as its parent object.
+ */
 export function formatIssues(error: z.ZodError, input: unknown): string[] {
-  return error.issues.map((issue) => {
-    const path = issue.path.length === 0 ? '(root)' : issue.path.map(String).join('.');
+  const line = (path: readonly PropertyKey[], message: string): string => {
     let got: unknown = input;
-    for (const part of issue.path)
+    for (const part of path)
       got = isPlain(got) || Array.isArray(got) ? (got as Plain)[part as string] : undefined;
     const shown = got === undefined ? '' : ` (got ${JSON.stringify(got)?.slice(0, 80)})`;
-    return `${path}: ${issue.message}${shown}`;
-  });
+    return `${path.length === 0 ? '(root)' : path.map(String).join('.')}: ${message}${shown}`;
+  };
+  return error.issues.flatMap((issue) =>
+    issue.code === 'unrecognized_keys'
+      ? issue.keys.map((key) => line([...issue.path, key], 'unknown key'))
+      : [line(issue.path, issue.message)],
+  );
 }
 
 /**

@@ -14,40 +14,60 @@ export type TraceKind = z.infer<typeof TraceKindSchema>;
  * The simulated target and the knobs every strategy shares. One set per trace kind, chosen
  * from how such services behave, never fitted to a trace (see {@link DEFAULT_SIMULATION}).
  */
-export const SimulationSettingsSchema = z.strictObject({
-  kind: TraceKindSchema,
-  /** Demand one ready replica serves (requests per step unit, or CPU units). */
-  capacityPerReplica: z.number().positive(),
-  /** `cpu` traces: size of the fleet the utilisation was measured on. */
-  baseReplicas: z.number().positive().default(1),
-  /** Trace values are multiplied by this first (Google's CPU is a 0–1 fraction: 100). */
-  valueScale: z.number().positive().default(1),
-  /** A new replica serves only this long after it was asked for (image pull, start, readiness). */
-  startupDelay: DurationMs,
-  minReplicas: z.number().int().min(1),
-  maxReplicas: z.number().int().min(1),
-  /** Replicas at the start of the trace. */
-  initialReplicas: z.number().int().min(1),
-  /**
-   * Utilisation (percent of the replicas' capacity) every strategy aims for: HPA's target,
-   * healcast's `targetPerReplica`, the Holt-Winters scaler's sizing.
-   */
-  targetUtilizationPercent: z.number().positive().max(100),
-  /** HPA: the ratio band around 1 inside which it does not act. */
-  hpaTolerance: z.number().min(0).default(0.1),
-  /** HPA: scale-down uses the largest recommendation of this window. */
-  hpaScaleDownStabilization: DurationMs.default(300_000),
-  /**
-   * HPA: how often it syncs (kube-controller-manager's `--horizontal-pod-autoscaler-sync-period`,
-   * 15 s by default), each time on the latest reported metric. The stabilization window is
-   * counted over these syncs: on a trace of 5-minute samples a once-per-step HPA would hold a
-   * single recommendation in its 300-s window and scale in on one sample, which the real one,
-   * holding the previous sample's recommendations until 285 s later, does not.
-   */
-  hpaSyncPeriod: DurationMs.default(15_000),
-  /** The executor's guardrails for the simulated target (applied to healcast's actions). */
-  guardrails: GuardrailsSchema,
-});
+export const SimulationSettingsSchema = z
+  .strictObject({
+    kind: TraceKindSchema,
+    /** Demand one ready replica serves (requests per step unit, or CPU units). */
+    capacityPerReplica: z.number().positive(),
+    /** `cpu` traces: size of the fleet the utilisation was measured on. */
+    baseReplicas: z.number().positive().default(1),
+    /** Trace values are multiplied by this first (Google's CPU is a 0–1 fraction: 100). */
+    valueScale: z.number().positive().default(1),
+    /** A new replica serves only this long after it was asked for (image pull, start, readiness). */
+    startupDelay: DurationMs,
+    minReplicas: z.number().int().min(1),
+    maxReplicas: z.number().int().min(1),
+    /** Replicas at the start of the trace. */
+    initialReplicas: z.number().int().min(1),
+    /**
+     * Utilisation (percent of the replicas' capacity) every strategy aims for: HPA's target,
+     * healcast's `targetPerReplica`, the Holt-Winters scaler's sizing.
+     */
+    targetUtilizationPercent: z.number().positive().max(100),
+    /** HPA: the ratio band around 1 inside which it does not act. */
+    hpaTolerance: z.number().min(0).default(0.1),
+    /** HPA: scale-down uses the largest recommendation of this window. */
+    hpaScaleDownStabilization: DurationMs.default(300_000),
+    /**
+     * HPA: how often it syncs (kube-controller-manager's `--horizontal-pod-autoscaler-sync-period`,
+     * 15 s by default), each time on the latest reported metric. The stabilization window is
+     * counted over these syncs: on a trace of 5-minute samples a once-per-step HPA would hold a
+     * single recommendation in its 300-s window and scale in on one sample, which the real one,
+     * holding the previous sample's recommendations until 285 s later, does not.
+     */
+    hpaSyncPeriod: DurationMs.default(15_000),
+    /** The executor's guardrails for the simulated target (applied to healcast's actions). */
+    guardrails: GuardrailsSchema,
+  })
+  .superRefine((settings, ctx) => {
+    if (settings.minReplicas > settings.maxReplicas) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['minReplicas'],
+        message: `is above maxReplicas (${settings.maxReplicas})`,
+      });
+    }
+    if (
+      settings.initialReplicas < settings.minReplicas ||
+      settings.initialReplicas > settings.maxReplicas
+    ) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['initialReplicas'],
+        message: `must lie within [minReplicas, maxReplicas] = [${settings.minReplicas}, ${settings.maxReplicas}]`,
+      });
+    }
+  });
 export type SimulationSettings = z.output<typeof SimulationSettingsSchema>;
 export type SimulationSettingsInput = z.input<typeof SimulationSettingsSchema>;
 

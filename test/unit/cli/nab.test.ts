@@ -1,10 +1,10 @@
-import { mkdtemp, readFile, rm, writeFile, mkdir, copyFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { readFile, writeFile, mkdir, copyFile } from 'node:fs/promises';
 import path from 'node:path';
-import { afterAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { nab, nabDetectorConfig, type NabReport } from '../../../src/cli/nab.js';
 import { DEFAULT_DETECTOR_CONFIG } from '../../../src/detect/config.js';
 import { HealcastError } from '../../../src/errors.js';
+import { tempDirs } from '../../helpers/tempDirs.js';
 
 // Two NAB files sliced from the shared data (source line in test/fixtures/nab/README.md).
 const FIXTURE = path.resolve('test/fixtures/nab');
@@ -13,15 +13,7 @@ const FILES = [
   'realAWSCloudwatch/rds_cpu_utilization_e47b3b.csv',
 ];
 
-const dirs: string[] = [];
-async function tempDir(): Promise<string> {
-  const dir = await mkdtemp(path.join(tmpdir(), 'healcast-nab-'));
-  dirs.push(dir);
-  return dir;
-}
-afterAll(async () => {
-  await Promise.all(dirs.map((d) => rm(d, { recursive: true, force: true })));
-});
+const tempDir = tempDirs('healcast-nab-');
 
 function output(): {
   stdout: string[];

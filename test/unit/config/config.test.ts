@@ -109,6 +109,12 @@ describe('worker configuration', () => {
       /http\.port: .*\(got "abc"\)/,
     );
   });
+
+  it('names an unknown key at its own path, not its whole parent', () => {
+    expect(() => buildWorkerConfig({ kafka: { brokrs: ['a:1'] } })).toThrow(
+      /kafka\.brokrs: unknown key \(got \["a:1"\]\)/,
+    );
+  });
 });
 
 describe('error catalog', () => {
