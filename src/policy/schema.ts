@@ -859,6 +859,16 @@ export const HealingPolicySchema = z
           `trigger.predict.probability: ${predict.probability} acts when only the far upper tail of the forecast crosses the threshold; expect false alarms`,
         );
       }
+      const { distrust } = predict;
+      if (
+        distrust !== undefined &&
+        Math.min(1, predict.probability * distrust.maxFactor) <= predict.probability
+      ) {
+        // The threshold may only rise, up to min(1, probability × maxFactor): no room, no effect.
+        warnings.push(
+          `trigger.predict.distrust: has no effect (${distrust.maxFactor === 1 ? 'maxFactor 1' : `probability ${predict.probability}`} leaves the threshold no room to rise)`,
+        );
+      }
       if (cooldownMs < leadTimeMs) {
         // The cooldown is what keeps the reactive path quiet while a predictive action is
         // still taking effect; shorter than the lead time, both may act on one breach.
