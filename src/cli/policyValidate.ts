@@ -126,7 +126,8 @@ function describeProbe(probe: ProbeSpec): string {
 }
 
 /**
- * `; predicts 10m ahead at p≥0.8, lead time 3m[, forecast only]` for a predictive policy, and
+ * `; predicts 10m ahead at p≥0.8[, raised per series up to p≥1 while its fires prove unneeded
+ * (half-life 20 fires)], lead time 3m[, forecast only]` for a predictive policy, and
  * `; sized not below the forecast's p70 for the next 5m` for a proportional scale-in with a
  * lead time (`keepsForecastAhead`); empty for neither.
  */
@@ -135,6 +136,13 @@ function describePrediction(policy: Policy): string {
   const parts: string[] = [];
   if (predict !== undefined) {
     parts.push(`predicts ${formatDuration(predict.horizonMs)} ahead at p≥${predict.probability}`);
+    const { distrust } = predict;
+    if (distrust !== undefined) {
+      const ceiling = Math.min(1, predict.probability * distrust.maxFactor);
+      parts.push(
+        `raised per series up to p≥${Number(ceiling.toFixed(3))} while its fires prove unneeded (half-life ${distrust.halfLifeFires} fires)`,
+      );
+    }
     if (policy.leadTimeMs > 0) parts.push(`lead time ${formatDuration(policy.leadTimeMs)}`);
     if (policy.forecastOnly) parts.push('forecast only (predictive actions not enqueued)');
   }

@@ -86,6 +86,7 @@ export function toPipelinePolicy(policy: Policy): PipelinePolicy {
             probability: trigger.predict.probability,
             horizonMs: trigger.predict.horizonMs,
             leadTimeMs: policy.leadTimeMs,
+            distrust: trigger.predict.distrust,
           },
     leadTimeMs: policy.leadTimeMs,
     reserveProbability: policy.reserveProbability,

@@ -33,6 +33,7 @@ import { breachProbability, horizonStepsFor, quantileAt } from '../predict/breac
 import type { FamilyQuality, ForecastQualityTracker } from '../predict/forecastQuality.js';
 import { PredictiveTracker } from '../predict/predictiveTrigger.js';
 import { PredictionJudge, type JudgedPrediction } from '../learn/predictionJudge.js';
+import { FireDistrust, wasNeeded } from '../learn/fireDistrust.js';
 import type { DetectorConfig } from '../detect/config.js';
 import { bandFor, SeriesDetectors } from '../detect/detectors.js';
 import { forecastAheadPeak } from './forecastAheadPeak.js';
@@ -196,6 +197,15 @@ export class Processor {
   /** Follows each predictive fire's series to its horizon: did the predicted breach come? */
   private readonly judge = new PredictionJudge();
   private judgements: JudgedPrediction[] = [];
+  /** Per policy with `predict.distrust`: what its judged fires say of each series' forecast. */
+  private readonly distrust: (FireDistrust | undefined)[];
+  /** Policy index by name, to route verdicts (names are unique in a policy set). */
+  private readonly policyIndexByName = new Map<string, number>();
+  /**
+   * The breach probability each open fire of a distrusting policy claimed, by fire id, until
+   * its verdict (the judge's watch does not carry it); as bounded as the judge's open watches.
+   */
+  private readonly claimedByFire = new Map<string, number>();
   /** The rich detectors, when configured; 1 in `detectSlot` for the series that use one. */
   private readonly detectors: SeriesDetectors | undefined;
   private readonly detectSlot: Uint8Array;
@@ -219,7 +229,11 @@ export class Processor {
     this.keepsAhead = options.policies.map((p) =>
       keepsForecastAhead(p.direction, p.leadTimeMs ?? 0, p.actions),
     );
+    this.distrust = options.policies.map((p) =>
+      p.predict?.distrust === undefined ? undefined : new FireDistrust(p.predict.distrust),
+    );
     options.policies.forEach((policy, index) => {
+      if (!this.policyIndexByName.has(policy.name)) this.policyIndexByName.set(policy.name, index);
       const list = this.policiesByMetric.get(policy.metric) ?? [];
       list.push(index);
       this.policiesByMetric.set(policy.metric, list);
@@ -290,7 +304,7 @@ export class Processor {
       : undefined;
     if (this.judge.openWatches > 0 && !Number.isNaN(stats.maxEventTimeMs)) {
       // Series that went quiet: judged once the stream is well past their horizon.
-      this.judgements.push(...this.judge.expire(stats.maxEventTimeMs - JUDGE_GRACE_MS));
+      this.judged(this.judge.expire(stats.maxEventTimeMs - JUDGE_GRACE_MS));
     }
     const judgements = this.judgements;
     this.judgements = [];
@@ -419,7 +433,7 @@ export class Processor {
     if (this.judge.openWatches > 0) {
       const key = this.table.keyOf(slot) as string;
       if (this.judge.watches(key)) {
-        this.judgements.push(...this.judge.observe(key, sample.timestampMs, sample.value));
+        this.judged(this.judge.observe(key, sample.timestampMs, sample.value));
       }
     }
     for (const index of policyIndices) {
@@ -782,10 +796,15 @@ export class Processor {
         stored.values.length / quantiles.length,
       );
       if (horizonSteps < 1) continue;
+      const key = this.table.keyOf(slot) as string;
+      // The configured probability, or the higher one this series' unneeded fires earned it.
+      const probability =
+        this.distrust[index]?.threshold(key, policy.predict.probability) ??
+        policy.predict.probability;
       const breach = breachProbability(
         { values: stored.values, quantiles, stepMs: stored.stepMs },
         { threshold: policy.threshold, direction: policy.direction, inclusive: policy.inclusive },
-        { horizonSteps, probability: policy.predict.probability },
+        { horizonSteps, probability },
       );
       if (!Number.isNaN(breach.probability)) risk = Math.max(risk, breach.probability);
       let seen = this.breachViews.get(index);
@@ -815,10 +834,10 @@ export class Processor {
         // Outside a deployment's window a gated policy may not act, just as while cooling
         // down: the episode is still followed (and re-arms), so it fires once a window opens.
         coolingDown: coolingDown || (gate !== undefined && deployment === undefined),
+        probability,
       });
       if (decision.kind !== 'fire' || decision.etaMs === undefined) continue;
       tracker.startCooldown(cooldownKey, stored.originTsMs);
-      const key = this.table.keyOf(slot) as string;
       const breachStep = Math.max(
         1,
         Math.min(horizonSteps, Math.round(decision.etaMs / stored.stepMs)),
@@ -870,8 +889,9 @@ export class Processor {
           },
         ),
       );
-      this.judgements.push(
-        ...this.judge.watch({
+      if (this.distrust[index] !== undefined) this.claimedByFire.set(fireId, decision.probability);
+      this.judged(
+        this.judge.watch({
           fireId,
           policy: policy.name,
           series: key,
@@ -887,6 +907,23 @@ export class Processor {
       );
     }
     this.riskOfSlot.set(slot, risk);
+  }
+
+  /**
+   * Verdicts on predictive fires: returned with the batch (metrics, logs) and, for policies
+   * with `predict.distrust`, learned from at once — the series' next decision uses them
+   * (causal: a verdict exists only once the breach came or the horizon ended).
+   */
+  private judged(list: readonly JudgedPrediction[]): void {
+    for (const judged of list) {
+      this.judgements.push(judged);
+      const claimed = this.claimedByFire.get(judged.watch.fireId);
+      if (claimed === undefined) continue;
+      this.claimedByFire.delete(judged.watch.fireId);
+      const index = this.policyIndexByName.get(judged.watch.policy);
+      const distrust = index === undefined ? undefined : this.distrust[index];
+      distrust?.record(judged.watch.series, claimed, wasNeeded(judged.verdict));
+    }
   }
 
   /** Views of the configured series and the top-K at risk, for /metrics and the page. */

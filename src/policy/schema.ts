@@ -158,6 +158,30 @@ export function keepsForecastAhead(
 }
 
 /**
+ * `trigger.predict.distrust`: trust is earned, distrust is learnt. Per series, the probability
+ * threshold rises above `probability` when that series' judged fires (see `PredictionJudge`)
+ * were needed less often than the breach probability they claimed, and comes back down as
+ * fires prove needed; it never goes below `probability` (see `FireDistrust`). `distrust: {}`
+ * takes the defaults, which are not fitted to any trace:
+ * - `maxFactor` 2: at most twice the configured risk is asked for, so a forecast whose fires
+ *   prove useless on a series still fires where it is twice as sure (at 0.35: where its p30
+ *   crosses) instead of being switched off by a learner that may be wrong;
+ * - `halfLifeFires` 20: about 29 fires of memory (20 / ln 2), enough for a needed rate of
+ *   about 0.4 to be known within ±0.09 (one standard error), and still a day or two of an
+ *   hourly-firing series;
+ * - `priorFires` 10: a new series starts as if 10 fires had been needed as often as claimed,
+ *   so 3 false alarms in a row at 0.35 raise its threshold by about 30 %, not to the bound.
+ */
+export const DistrustSchema = z.strictObject({
+  /** Judged fires after which a verdict weighs half (forgetting), > 0. */
+  halfLifeFires: z.number().positive().default(20),
+  /** Weight of the prior (fires needed exactly as often as claimed), in fires, >= 0. */
+  priorFires: z.number().nonnegative().default(10),
+  /** The threshold stays within [probability, probability × maxFactor] and at most 1; >= 1. */
+  maxFactor: z.number().min(1).default(2),
+});
+
+/**
  * `trigger.predict`: act on a forecast breach. The policy fires ahead of the breach when the
  * forecast puts the probability of crossing the threshold within `horizon` at `probability`
  * or more, and the expected breach is near enough that the target needs to start now to be
@@ -171,6 +195,8 @@ export const PredictSchema = z
     horizon: DurationMs,
     /** Minimum probability, in (0, 1], of a breach within the horizon. */
     probability: z.number(),
+    /** Raise `probability` per series whose fires prove unneeded (optional, see the schema). */
+    distrust: DistrustSchema.optional(),
   })
   .transform((p, ctx) => {
     if (p.horizon <= 0) {
@@ -190,6 +216,8 @@ export const PredictSchema = z
       horizonMs: p.horizon,
       /** Fire when P(breach within the horizon) >= this; in (0, 1]. */
       probability: p.probability,
+      /** Per-series threshold raised by unneeded fires; `undefined`: the fixed `probability`. */
+      distrust: p.distrust,
     };
   });
 
@@ -829,6 +857,16 @@ export const HealingPolicySchema = z
       if (predict.probability < PREDICT_PROBABILITY_WARN_BELOW) {
         warnings.push(
           `trigger.predict.probability: ${predict.probability} acts when only the far upper tail of the forecast crosses the threshold; expect false alarms`,
+        );
+      }
+      const { distrust } = predict;
+      if (
+        distrust !== undefined &&
+        Math.min(1, predict.probability * distrust.maxFactor) <= predict.probability
+      ) {
+        // The threshold may only rise, up to min(1, probability × maxFactor): no room, no effect.
+        warnings.push(
+          `trigger.predict.distrust: has no effect (${distrust.maxFactor === 1 ? 'maxFactor 1' : `probability ${predict.probability}`} leaves the threshold no room to rise)`,
         );
       }
       if (cooldownMs < leadTimeMs) {

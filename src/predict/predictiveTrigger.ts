@@ -21,6 +21,7 @@
  * memory that a breach episode was already acted upon, so a forecast that keeps predicting
  * the same breach step after step does not fire again once the cooldown is over.
  */
+import type { DistrustSettings } from '../learn/fireDistrust.js';
 import type { BreachForecast } from './breachProbability.js';
 
 /** The predictive part of a policy, normalised. */
@@ -31,6 +32,8 @@ export interface PredictiveRule {
   readonly horizonMs: number;
   /** Milliseconds the target needs to be ready after an action starts (>= 0). */
   readonly leadTimeMs: number;
+  /** Raise `probability` per series whose fires prove unneeded (`FireDistrust`). */
+  readonly distrust?: DistrustSettings | undefined;
 }
 
 /** Everything one evaluation needs, for one (policy, series). */
@@ -45,6 +48,11 @@ export interface PredictiveInput {
   readonly breachingNow: boolean;
   /** True when the policy's target is cooling down (the reactive path's cooldown). */
   readonly coolingDown: boolean;
+  /**
+   * This evaluation's probability threshold when the learn step raised it for the series
+   * (`rule.distrust`); default `rule.probability`.
+   */
+  readonly probability?: number | undefined;
 }
 
 /** Why a decision came out as it did; for logs and metrics (a low-cardinality label). */
@@ -89,7 +97,9 @@ export function decidePredictive(rule: PredictiveRule, input: PredictiveInput): 
   const { probability } = forecast;
   if (input.breachingNow) return none('breaching', probability);
   if (Number.isNaN(probability)) return none('no_forecast', probability);
-  if (!(probability >= rule.probability)) return none('unlikely', probability);
+  if (!(probability >= (input.probability ?? rule.probability))) {
+    return none('unlikely', probability);
+  }
   // The forecast's ETA is always defined when the probability is reached (some step reaches
   // it); the horizon's end is the conservative stand-in should a caller's forecast lack one.
   const evaluatedMs = Math.min(rule.horizonMs, forecast.horizonSteps * stepMs);
@@ -137,7 +147,7 @@ export class PredictiveTracker {
    */
   evaluate(slot: number, input: PredictiveInput): PredictiveDecision {
     const { probability } = input.forecast;
-    if (input.breachingNow || probability < this.rule.probability / 2) {
+    if (input.breachingNow || probability < (input.probability ?? this.rule.probability) / 2) {
       // A NaN probability (unknown) compares false and keeps the episode as it was.
       this.fired.delete(slot);
     }

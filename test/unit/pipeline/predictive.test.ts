@@ -356,3 +356,61 @@ describe('Processor: predictive fires judged in the unit they were decided in', 
     ]);
   });
 });
+
+describe('Processor: predict.distrust', () => {
+  /** Ramps of +2/min from 40 that fall back to 40 as soon as the policy fires: false alarms. */
+  function cryWolf(distrust: string) {
+    const yaml = policyYaml()
+      .replace('probability: 0.8 }', `probability: 0.5${distrust} }`)
+      .replace('cooldown: 30m', 'cooldown: 5m');
+    // Never falls back to reactive: the falls make this forecast worse than naive.
+    const quality = new ForecastQualityTracker({
+      fallbackAfterMs: Number.MAX_SAFE_INTEGER,
+      windowPoints: 50,
+      minPoints: 10,
+    });
+    const { processor } = makeProcessor(yaml, { quality });
+    const fires: { fire: ReturnType<Processor['processBatch']>['fires'][number]; step: number }[] =
+      [];
+    const verdicts: string[] = [];
+    let rampStart = 64;
+    let fellAt: number | undefined;
+    for (let minute = 0; minute < 600; minute++) {
+      const value =
+        minute < 64 ? 40 + (minute % 2) : fellAt === undefined ? 40 + 2 * (minute - rampStart) : 40;
+      const result = processor.processBatch([rec(minute, value, 'wolf')], NOW);
+      for (const fire of result.fires) fires.push({ fire, step: minute - rampStart });
+      verdicts.push(...result.judgements.map((j) => j.verdict));
+      if (fellAt === undefined && result.fires.length > 0) fellAt = minute;
+      // Back to a new ramp once the fall has been judged (horizon 10m) and forgotten.
+      if (fellAt !== undefined && minute - fellAt >= 20) {
+        fellAt = undefined;
+        rampStart = minute + 1;
+      }
+    }
+    return { fires, verdicts };
+  }
+
+  it('stops acting ahead on a series whose fires keep proving unneeded; the same fires until then', () => {
+    const trigger = (f: { fire: { actions: readonly { trigger: string }[] } }) =>
+      f.fire.actions[0]?.trigger;
+    const fixed = cryWolf('');
+    const learnt = cryWolf(', distrust: {}');
+    // Without it, every ramp fires ahead (at P ≈ 0.96–0.99) and every fire is a false alarm.
+    expect(fixed.fires.map(trigger)).toEqual(fixed.fires.map(() => 'predictive'));
+    expect(fixed.fires.length).toBeGreaterThan(10);
+    expect(new Set(fixed.verdicts)).toEqual(new Set(['false_alarm']));
+    // With it, the first fires are the same (no verdict yet, or too few to be "far" off) ...
+    const predictive = learnt.fires.filter((f) => trigger(f) === 'predictive');
+    expect(predictive.length).toBeGreaterThanOrEqual(2);
+    expect(predictive.map((f) => f.step)).toEqual(
+      fixed.fires.slice(0, predictive.length).map((f) => f.step),
+    );
+    // ... then the threshold reaches its ceiling (0.5 × 2 = 1) and the later ramps are left to
+    // the reactive path, which acts once 80 is breached for 2 minutes.
+    expect(predictive.length).toBeLessThan(fixed.fires.length / 2);
+    const later = learnt.fires.slice(predictive.length);
+    expect(later.length).toBeGreaterThan(0);
+    expect(later.map(trigger)).toEqual(later.map(() => 'reactive'));
+  });
+});
