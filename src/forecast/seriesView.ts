@@ -35,6 +35,11 @@ export interface SeriesView {
     readonly probability: number | null;
     /** Expected time to breach (ms), null when none is expected. */
     readonly etaMs: number | null;
+    /**
+     * The breach probability at which the policy acts ahead on this series now: its
+     * `probability`, or higher where `distrust` raised it; null without a predict trigger.
+     */
+    readonly actsAtProbability: number | null;
   }[];
 }
 

@@ -23,6 +23,7 @@ export class WorkerMetrics {
   readonly info: Gauge<'version' | 'mode'>;
   readonly forecast: Gauge<'series' | 'horizon_seconds' | 'quantile'>;
   readonly breachProbability: Gauge<'policy' | 'series'>;
+  readonly predictThreshold: Gauge<'policy' | 'series'>;
   readonly timeToBreach: Gauge<'policy' | 'series'>;
   readonly modelInfo: Gauge<'version' | 'backend'>;
   readonly modelLoaded: Gauge;
@@ -131,6 +132,12 @@ export class WorkerMetrics {
     this.breachProbability = new Gauge({
       name: 'healcast_breach_probability',
       help: 'P(threshold breach within the policy horizon) from the forecast, for the configured and top-K at-risk series.',
+      labelNames: ['policy', 'series'],
+      registers,
+    });
+    this.predictThreshold = new Gauge({
+      name: 'healcast_predict_threshold',
+      help: 'Breach probability at which a predictive policy acts ahead on the series now (its probability, or higher where predict.distrust raised it), for the configured and top-K at-risk series.',
       labelNames: ['policy', 'series'],
       registers,
     });

@@ -1005,6 +1005,11 @@ export class Processor {
           probability:
             seen === undefined || Number.isNaN(seen.probability) ? null : seen.probability,
           etaMs: seen?.etaMs ?? null,
+          actsAtProbability:
+            policy.predict === undefined
+              ? null
+              : (this.distrust[index]?.threshold(key, policy.predict.probability) ??
+                policy.predict.probability),
         };
       }),
     };

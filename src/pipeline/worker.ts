@@ -248,6 +248,7 @@ export class Worker {
     // Bounded cardinality: only the configured and top-K at-risk series become labels.
     metrics.forecast.reset();
     metrics.breachProbability.reset();
+    metrics.predictThreshold.reset();
     metrics.timeToBreach.reset();
     for (const view of report.views) {
       const forecast = view.forecast;
@@ -270,6 +271,12 @@ export class Worker {
           metrics.breachProbability.set(
             { policy: policy.name, series: view.series },
             policy.probability,
+          );
+        }
+        if (policy.actsAtProbability !== null) {
+          metrics.predictThreshold.set(
+            { policy: policy.name, series: view.series },
+            policy.actsAtProbability,
           );
         }
         if (policy.etaMs !== null) {

@@ -82,8 +82,22 @@ function cpuView(): SeriesView {
       ],
     },
     policies: [
-      { name: 'cpu-high', threshold: 80, direction: 'above', probability: 0.73, etaMs: 540_000 },
-      { name: 'cpu-critical', threshold: 95, direction: 'above', probability: 0.04, etaMs: null },
+      {
+        name: 'cpu-high',
+        threshold: 80,
+        direction: 'above',
+        probability: 0.73,
+        etaMs: 540_000,
+        actsAtProbability: 0.3,
+      },
+      {
+        name: 'cpu-critical',
+        threshold: 95,
+        direction: 'above',
+        probability: 0.04,
+        etaMs: null,
+        actsAtProbability: 0.3,
+      },
     ],
   };
 }
@@ -99,7 +113,14 @@ function queueView(): SeriesView {
     ),
     forecast: null,
     policies: [
-      { name: 'queue-backlog', threshold: 400, direction: 'above', probability: null, etaMs: null },
+      {
+        name: 'queue-backlog',
+        threshold: 400,
+        direction: 'above',
+        probability: null,
+        etaMs: null,
+        actsAtProbability: null,
+      },
     ],
   };
 }
@@ -254,8 +275,8 @@ describe('forecast inspection page (headless Chromium)', () => {
       expect(legend).toContain(label);
     }
     expect(await page.locator('#policies tbody tr').allInnerTexts()).toEqual([
-      'cpu-high\tabove 80\t73 %\tin 9 min',
-      'cpu-critical\tabove 95\t4 %\t—',
+      'cpu-high\tabove 80\t73 %\t30 %\tin 9 min',
+      'cpu-critical\tabove 95\t4 %\t30 %\t—',
     ]);
     expect(await page.locator('#no-forecast').isVisible()).toBe(false);
     expect(await page.locator('#view-meta').innerText()).toContain('model tcn-2026-11-27');
@@ -280,7 +301,7 @@ describe('forecast inspection page (headless Chromium)', () => {
     expect(legend).toContain('queue-backlog (above 400)');
     expect(legend).not.toContain('forecast');
     expect(await page.locator('#policies tbody tr').allInnerTexts()).toEqual([
-      'queue-backlog\tabove 400\t—\t—',
+      'queue-backlog\tabove 400\t—\t—\t—',
     ]);
     // The selection is in the URL, so a reload shows the same series.
     expect(new URL(page.url()).hash).toBe('#' + new URLSearchParams({ series: QUEUE }).toString());

@@ -35,7 +35,14 @@ const cpuView: SeriesView = {
     ],
   },
   policies: [
-    { name: 'cpu-high', threshold: 80, direction: 'above', probability: 0.7, etaMs: 120_000 },
+    {
+      name: 'cpu-high',
+      threshold: 80,
+      direction: 'above',
+      probability: 0.7,
+      etaMs: 120_000,
+      actsAtProbability: 0.3,
+    },
   ],
 };
 

@@ -369,9 +369,10 @@ describe('Processor: predict.distrust', () => {
       windowPoints: 50,
       minPoints: 10,
     });
-    const { processor } = makeProcessor(yaml, { quality });
+    const { processor } = makeProcessor(yaml, { quality, inspectSeries: ['cpu{app="wolf"}'] });
     const fires: { fire: ReturnType<Processor['processBatch']>['fires'][number]; step: number }[] =
       [];
+    let actsAt: number | null | undefined;
     const verdicts: string[] = [];
     let rampStart = 64;
     let fellAt: number | undefined;
@@ -381,6 +382,7 @@ describe('Processor: predict.distrust', () => {
       const result = processor.processBatch([rec(minute, value, 'wolf')], NOW);
       for (const fire of result.fires) fires.push({ fire, step: minute - rampStart });
       verdicts.push(...result.judgements.map((j) => j.verdict));
+      actsAt = result.forecast?.views[0]?.policies[0]?.actsAtProbability;
       if (fellAt === undefined && result.fires.length > 0) fellAt = minute;
       // Back to a new ramp once the fall has been judged (horizon 10m) and forgotten.
       if (fellAt !== undefined && minute - fellAt >= 20) {
@@ -388,7 +390,7 @@ describe('Processor: predict.distrust', () => {
         rampStart = minute + 1;
       }
     }
-    return { fires, verdicts };
+    return { fires, verdicts, actsAt };
   }
 
   it('stops acting ahead on a series whose fires keep proving unneeded; the same fires until then', () => {
@@ -412,5 +414,8 @@ describe('Processor: predict.distrust', () => {
     const later = learnt.fires.slice(predictive.length);
     expect(later.length).toBeGreaterThan(0);
     expect(later.map(trigger)).toEqual(later.map(() => 'reactive'));
+    // The inspection view (and healcast_predict_threshold) shows why: it acts at 1 now, not 0.5.
+    expect(fixed.actsAt).toBe(0.5);
+    expect(learnt.actsAt).toBe(1);
   });
 });

@@ -201,6 +201,7 @@ function renderPolicies(policies) {
       name,
       cell(`${policy.direction} ${policy.threshold}`),
       cell(formatProbability(policy.probability), 'num'),
+      cell(formatProbability(policy.actsAtProbability ?? null), 'num'),
       cell(formatEta(policy.etaMs), 'num'),
     ];
     row.append(...cells);
