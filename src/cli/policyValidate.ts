@@ -1,6 +1,7 @@
 import { formatDurationMs } from '../config/duration.js';
 import { loadPolicyFile } from '../adapters/fsPolicyLoader.js';
 import { HealcastError } from '../errors.js';
+import { distrustCeiling } from '../learn/fireDistrust.js';
 import { PolicyInvalidError } from '../policy/load.js';
 import {
   keepsForecastAhead,
@@ -138,7 +139,7 @@ function describePrediction(policy: Policy): string {
     parts.push(`predicts ${formatDuration(predict.horizonMs)} ahead at p≥${predict.probability}`);
     const { distrust } = predict;
     if (distrust !== undefined) {
-      const ceiling = Math.min(1, predict.probability * distrust.maxFactor);
+      const ceiling = distrustCeiling(predict.probability, distrust.maxFactor);
       parts.push(
         `raised per series up to p≥${Number(ceiling.toFixed(3))} while its fires prove unneeded (half-life ${distrust.halfLifeFires} fires)`,
       );

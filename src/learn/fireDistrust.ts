@@ -26,6 +26,11 @@ export function wasNeeded(verdict: PredictionVerdict): boolean {
   return verdict !== 'false_alarm';
 }
 
+/** The highest threshold distrust may raise `probability` to: `probability × maxFactor`, at most 1. */
+export function distrustCeiling(probability: number, maxFactor: number): number {
+  return Math.min(1, probability * maxFactor);
+}
+
 interface Tally {
   /** Exponentially forgetting sums over judged fires: needed verdicts, claimed probabilities. */
   needed: number;
@@ -69,7 +74,6 @@ export class FireDistrust {
 
   /** One judged fire on `key` that claimed `claimedProbability` of a breach. */
   record(key: string, claimedProbability: number, needed: boolean): void {
-    if (!(claimedProbability >= 0 && claimedProbability <= 1)) return;
     const tally = this.tallies.get(key) ?? { needed: 0, claimed: 0 };
     tally.needed = tally.needed * this.keep + (needed ? 1 : 0);
     tally.claimed = tally.claimed * this.keep + claimedProbability;
@@ -98,7 +102,7 @@ export class FireDistrust {
   threshold(key: string, configured: number): number {
     const reliability = this.reliability(key, configured);
     if (reliability >= 1) return configured;
-    const ceiling = Math.min(1, configured * this.settings.maxFactor);
+    const ceiling = distrustCeiling(configured, this.settings.maxFactor);
     return Math.max(configured, Math.min(ceiling, configured / reliability));
   }
 

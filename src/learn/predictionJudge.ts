@@ -37,6 +37,8 @@ export interface PredictionWatch {
   /** observedAtMs + the prediction horizon: the forecast claimed a breach before this. */
   readonly windowEndMs: number;
   readonly predictedBreachAtMs: number;
+  /** P(breach within the horizon) the forecast claimed when the policy fired. */
+  readonly claimedProbability: number;
 }
 
 export interface JudgedPrediction {

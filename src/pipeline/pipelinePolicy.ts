@@ -1,6 +1,7 @@
 import type { ActionEnvelope, ActionTarget } from '../dispatch/envelope.js';
 import type { BreachRule } from '../policy/breach.js';
 import type { DeploymentGate, Policy } from '../policy/schema.js';
+import type { DistrustSettings } from '../learn/fireDistrust.js';
 import type { PredictiveRule } from '../predict/predictiveTrigger.js';
 import { hasPlaceholder, matchesSelector, renderTemplate } from '../policy/selector.js';
 
@@ -29,6 +30,8 @@ export interface PipelinePolicy extends BreachRule {
    * carries the forecast at level 1 − this (policy `reserve`). Absent: 0.5, the median.
    */
   readonly reserveProbability?: number;
+  /** `trigger.predict.distrust`: raise the probability per series whose fires prove unneeded. */
+  readonly distrust?: DistrustSettings | undefined;
   /** Predictive fires are recorded but not enqueued. */
   readonly forecastOnly: boolean;
   /** The deployment gate, when the policy fires only inside a deployment's watch window. */
@@ -86,10 +89,10 @@ export function toPipelinePolicy(policy: Policy): PipelinePolicy {
             probability: trigger.predict.probability,
             horizonMs: trigger.predict.horizonMs,
             leadTimeMs: policy.leadTimeMs,
-            distrust: trigger.predict.distrust,
           },
     leadTimeMs: policy.leadTimeMs,
     reserveProbability: policy.reserveProbability,
+    distrust: trigger.predict?.distrust,
     forecastOnly: policy.forecastOnly,
     deployment: policy.deployment === undefined ? undefined : bindGate(policy.deployment),
     actions: policy.actions.map((action) => ({

@@ -38,6 +38,14 @@ import type { DetectorConfig } from '../detect/config.js';
 import { bandFor, SeriesDetectors } from '../detect/detectors.js';
 import { forecastAheadPeak } from './forecastAheadPeak.js';
 
+/** The latest breach forecast of one (policy, series), for the inspection views. */
+interface BreachView {
+  readonly probability: number;
+  readonly etaMs: number | undefined;
+  /** The probability the policy acts at on the series: configured, or raised by distrust. */
+  readonly actsAt: number;
+}
+
 /** Settings of the pure processing core. */
 export interface ProcessorSettings {
   readonly baseline: BaselineConfig;
@@ -180,10 +188,7 @@ export class Processor {
   /** Highest breach probability per slot from the latest forecast round that saw it. */
   private readonly riskOfSlot = new Map<number, number>();
   /** Latest breach forecast per (policy index, slot), for the inspection views. */
-  private readonly breachViews = new Map<
-    number,
-    Map<number, { probability: number; etaMs: number | undefined }>
-  >();
+  private readonly breachViews = new Map<number, Map<number, BreachView>>();
   private transitions: { family: string; transition: 'entered' | 'left' }[] = [];
   /**
    * 1 for series that are forecast: those a predictive policy watches and those configured for
@@ -199,13 +204,8 @@ export class Processor {
   private judgements: JudgedPrediction[] = [];
   /** Per policy with `predict.distrust`: what its judged fires say of each series' forecast. */
   private readonly distrust: (FireDistrust | undefined)[];
-  /** Policy index by name, to route verdicts (names are unique in a policy set). */
+  /** Policy index by name (names are unique in a policy set: the schema refuses duplicates). */
   private readonly policyIndexByName = new Map<string, number>();
-  /**
-   * The breach probability each open fire of a distrusting policy claimed, by fire id, until
-   * its verdict (the judge's watch does not carry it); as bounded as the judge's open watches.
-   */
-  private readonly claimedByFire = new Map<string, number>();
   /** The rich detectors, when configured; 1 in `detectSlot` for the series that use one. */
   private readonly detectors: SeriesDetectors | undefined;
   private readonly detectSlot: Uint8Array;
@@ -230,10 +230,12 @@ export class Processor {
       keepsForecastAhead(p.direction, p.leadTimeMs ?? 0, p.actions),
     );
     this.distrust = options.policies.map((p) =>
-      p.predict?.distrust === undefined ? undefined : new FireDistrust(p.predict.distrust),
+      p.predict === undefined || p.distrust === undefined
+        ? undefined
+        : new FireDistrust(p.distrust),
     );
     options.policies.forEach((policy, index) => {
-      if (!this.policyIndexByName.has(policy.name)) this.policyIndexByName.set(policy.name, index);
+      this.policyIndexByName.set(policy.name, index);
       const list = this.policiesByMetric.get(policy.metric) ?? [];
       list.push(index);
       this.policiesByMetric.set(policy.metric, list);
@@ -689,8 +691,8 @@ export class Processor {
    * extends the in-memory cooldown to match.
    */
   syncCooldown(policyName: string, cooldownKey: string, lastFiredAtMs: number): void {
-    const index = this.options.policies.findIndex((p) => p.name === policyName);
-    if (index >= 0)
+    const index = this.policyIndexByName.get(policyName);
+    if (index !== undefined)
       (this.trackers[index] as BreachTracker).startCooldown(cooldownKey, lastFiredAtMs);
   }
 
@@ -786,6 +788,7 @@ export class Processor {
   ): void {
     const labels = this.labelsOfSlot[slot];
     if (labels === undefined) return;
+    const key = this.table.keyOf(slot) as string;
     let risk = 0;
     for (const index of this.policiesOfSlot[slot] ?? NO_POLICIES) {
       const policy = this.options.policies[index] as PipelinePolicy;
@@ -796,7 +799,6 @@ export class Processor {
         stored.values.length / quantiles.length,
       );
       if (horizonSteps < 1) continue;
-      const key = this.table.keyOf(slot) as string;
       // The configured probability, or the higher one this series' unneeded fires earned it.
       const probability =
         this.distrust[index]?.threshold(key, policy.predict.probability) ??
@@ -809,10 +811,10 @@ export class Processor {
       if (!Number.isNaN(breach.probability)) risk = Math.max(risk, breach.probability);
       let seen = this.breachViews.get(index);
       if (seen === undefined) {
-        seen = new Map<number, { probability: number; etaMs: number | undefined }>();
+        seen = new Map<number, BreachView>();
         this.breachViews.set(index, seen);
       }
-      seen.set(slot, { probability: breach.probability, etaMs: breach.etaMs });
+      seen.set(slot, { probability: breach.probability, etaMs: breach.etaMs, actsAt: probability });
       // A family whose forecasts do worse than naive keeps its reactive triggers only.
       if (forecast.quality.isFallback(policy.metric)) continue;
       const target = policy.resolveTarget(labels);
@@ -879,7 +881,8 @@ export class Processor {
                   stored.values,
                   (breachStep - 1) * q,
                   quantiles,
-                  1 - policy.predict.probability,
+                  // The risk it acted at: raised by distrust, the forecast's tail is discounted.
+                  1 - probability,
                 ),
               ),
               modelVersion: stored.modelVersion,
@@ -889,7 +892,6 @@ export class Processor {
           },
         ),
       );
-      if (this.distrust[index] !== undefined) this.claimedByFire.set(fireId, decision.probability);
       this.judged(
         this.judge.watch({
           fireId,
@@ -903,6 +905,7 @@ export class Processor {
           effectAtMs: stored.originTsMs + policy.predict.leadTimeMs,
           windowEndMs: stored.originTsMs + policy.predict.horizonMs,
           predictedBreachAtMs,
+          claimedProbability: decision.probability,
         }),
       );
     }
@@ -917,12 +920,10 @@ export class Processor {
   private judged(list: readonly JudgedPrediction[]): void {
     for (const judged of list) {
       this.judgements.push(judged);
-      const claimed = this.claimedByFire.get(judged.watch.fireId);
-      if (claimed === undefined) continue;
-      this.claimedByFire.delete(judged.watch.fireId);
-      const index = this.policyIndexByName.get(judged.watch.policy);
+      const { watch } = judged;
+      const index = this.policyIndexByName.get(watch.policy);
       const distrust = index === undefined ? undefined : this.distrust[index];
-      distrust?.record(judged.watch.series, claimed, wasNeeded(judged.verdict));
+      distrust?.record(watch.series, watch.claimedProbability, wasNeeded(judged.verdict));
     }
   }
 
@@ -1005,11 +1006,7 @@ export class Processor {
           probability:
             seen === undefined || Number.isNaN(seen.probability) ? null : seen.probability,
           etaMs: seen?.etaMs ?? null,
-          actsAtProbability:
-            policy.predict === undefined
-              ? null
-              : (this.distrust[index]?.threshold(key, policy.predict.probability) ??
-                policy.predict.probability),
+          actsAtProbability: seen?.actsAt ?? policy.predict?.probability ?? null,
         };
       }),
     };

@@ -158,7 +158,11 @@ export function keepsForecastAhead(
 }
 
 /**
- * `trigger.predict.distrust`: trust is earned, distrust is learnt. Per series, the probability
+ * `trigger.predict.distrust`: trust is earned, distrust is learnt. Suited to proportional scaling
+ * of per-replica metrics, where the judge re-expresses what follows a scale in the decision's
+ * replica count; for a restart or rollback that worked, the series may fall before it closed half
+ * its gap to the threshold and the fire be judged a false alarm, teaching distrust of a policy
+ * that helped. Per series, the probability
  * threshold rises above `probability` when that series' judged fires (see `PredictionJudge`)
  * were needed less often than the breach probability they claimed, and comes back down as
  * fires prove needed; it never goes below `probability` (see `FireDistrust`). `distrust: {}`
@@ -860,10 +864,7 @@ export const HealingPolicySchema = z
         );
       }
       const { distrust } = predict;
-      if (
-        distrust !== undefined &&
-        Math.min(1, predict.probability * distrust.maxFactor) <= predict.probability
-      ) {
+      if (distrust !== undefined && (distrust.maxFactor === 1 || predict.probability === 1)) {
         // The threshold may only rise, up to min(1, probability × maxFactor): no room, no effect.
         warnings.push(
           `trigger.predict.distrust: has no effect (${distrust.maxFactor === 1 ? 'maxFactor 1' : `probability ${predict.probability}`} leaves the threshold no room to rise)`,

@@ -21,7 +21,6 @@
  * memory that a breach episode was already acted upon, so a forecast that keeps predicting
  * the same breach step after step does not fire again once the cooldown is over.
  */
-import type { DistrustSettings } from '../learn/fireDistrust.js';
 import type { BreachForecast } from './breachProbability.js';
 
 /** The predictive part of a policy, normalised. */
@@ -32,8 +31,6 @@ export interface PredictiveRule {
   readonly horizonMs: number;
   /** Milliseconds the target needs to be ready after an action starts (>= 0). */
   readonly leadTimeMs: number;
-  /** Raise `probability` per series whose fires prove unneeded (`FireDistrust`). */
-  readonly distrust?: DistrustSettings | undefined;
 }
 
 /** Everything one evaluation needs, for one (policy, series). */
@@ -50,7 +47,7 @@ export interface PredictiveInput {
   readonly coolingDown: boolean;
   /**
    * This evaluation's probability threshold when the learn step raised it for the series
-   * (`rule.distrust`); default `rule.probability`.
+   * (the policy's `distrust`); default `rule.probability`.
    */
   readonly probability?: number | undefined;
 }

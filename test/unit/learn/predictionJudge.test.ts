@@ -19,6 +19,7 @@ function watch(overrides: Partial<PredictionWatch> = {}): PredictionWatch {
     effectAtMs: T0 + 3 * MIN,
     windowEndMs: T0 + 10 * MIN,
     predictedBreachAtMs: T0 + 5 * MIN,
+    claimedProbability: 0.4,
     ...overrides,
   };
 }

@@ -359,10 +359,11 @@ describe('Processor: predictive fires judged in the unit they were decided in', 
 
 describe('Processor: predict.distrust', () => {
   /** Ramps of +2/min from 40 that fall back to 40 as soon as the policy fires: false alarms. */
-  function cryWolf(distrust: string) {
-    const yaml = policyYaml()
-      .replace('probability: 0.8 }', `probability: 0.5${distrust} }`)
-      .replace('cooldown: 30m', 'cooldown: 5m');
+  function cryWolf(distrust: string, second = '') {
+    const yaml =
+      policyYaml()
+        .replace('probability: 0.8 }', `probability: 0.5${distrust} }`)
+        .replace('cooldown: 30m', 'cooldown: 5m') + second;
     // Never falls back to reactive: the falls make this forecast worse than naive.
     const quality = new ForecastQualityTracker({
       fallbackAfterMs: Number.MAX_SAFE_INTEGER,
@@ -372,7 +373,7 @@ describe('Processor: predict.distrust', () => {
     const { processor } = makeProcessor(yaml, { quality, inspectSeries: ['cpu{app="wolf"}'] });
     const fires: { fire: ReturnType<Processor['processBatch']>['fires'][number]; step: number }[] =
       [];
-    let actsAt: number | null | undefined;
+    let actsAt: (number | null)[] | undefined;
     const verdicts: string[] = [];
     let rampStart = 64;
     let fellAt: number | undefined;
@@ -382,7 +383,7 @@ describe('Processor: predict.distrust', () => {
       const result = processor.processBatch([rec(minute, value, 'wolf')], NOW);
       for (const fire of result.fires) fires.push({ fire, step: minute - rampStart });
       verdicts.push(...result.judgements.map((j) => j.verdict));
-      actsAt = result.forecast?.views[0]?.policies[0]?.actsAtProbability;
+      actsAt = result.forecast?.views[0]?.policies.map((p) => p.actsAtProbability);
       if (fellAt === undefined && result.fires.length > 0) fellAt = minute;
       // Back to a new ramp once the fall has been judged (horizon 10m) and forgotten.
       if (fellAt !== undefined && minute - fellAt >= 20) {
@@ -415,7 +416,25 @@ describe('Processor: predict.distrust', () => {
     expect(later.length).toBeGreaterThan(0);
     expect(later.map(trigger)).toEqual(later.map(() => 'reactive'));
     // The inspection view (and healcast_predict_threshold) shows why: it acts at 1 now, not 0.5.
-    expect(fixed.actsAt).toBe(0.5);
-    expect(learnt.actsAt).toBe(1);
+    expect(fixed.actsAt).toEqual([0.5]);
+    expect(learnt.actsAt).toEqual([1]);
+  });
+
+  it('learns per policy: a second predictive policy on the same series keeps its probability', () => {
+    // Same metric and series, its own target (its own cooldown), no distrust.
+    const second = `
+- name: cpu-predict-other
+  trigger: { metric: cpu, threshold: 80, duration: 2m, predict: { horizon: 10m, probability: 0.5 } }
+  leadTime: 3m
+  target: { kind: deployment, name: other }
+  actions: [{ type: scale, parameters: { replicas: '+2', max: 10 } }]
+  cooldown: 5m
+`;
+    const { fires, actsAt } = cryWolf(', distrust: {}', second);
+    expect(actsAt).toEqual([1, 0.5]);
+    // The other policy kept acting ahead on every ramp.
+    const other = fires.filter((f) => f.fire.policy === 'cpu-predict-other');
+    expect(other.length).toBeGreaterThan(10);
+    expect(other.every((f) => f.fire.actions[0]?.trigger === 'predictive')).toBe(true);
   });
 });

@@ -270,6 +270,30 @@ describe('PredictiveTracker', () => {
     expect(evaluate(0.9, 2)).toBe('fire/imminent');
   });
 
+  it('fires and re-arms at the per-evaluation probability when one is given (distrust)', () => {
+    const tracker = new PredictiveTracker(rule);
+    const evaluate = (probability: number, override: number | undefined) =>
+      summary(
+        tracker.evaluate(SLOT, {
+          nowMs: 0,
+          stepMs: STEP_MS,
+          forecast: forecastWith(probability, probability >= 0.8 ? 2 : undefined),
+          breachingNow: false,
+          coolingDown: false,
+          probability: override,
+        }),
+      );
+    // Raised to 0.95, a 0.9 forecast no longer acts; at the policy's 0.8 it does.
+    expect(evaluate(0.9, 0.95)).toBe('none/unlikely');
+    expect(evaluate(0.9, undefined)).toBe('fire/imminent');
+    // 0.45 is above half the policy's 0.8 (the episode stays, without an override) ...
+    expect(evaluate(0.45, undefined)).toBe('none/unlikely');
+    expect(evaluate(0.9, undefined)).toBe('none/already_fired');
+    // ... but below half of a raised 0.95: with it, the episode is over and re-arms.
+    expect(evaluate(0.45, 0.95)).toBe('none/unlikely');
+    expect(evaluate(0.9, undefined)).toBe('fire/imminent');
+  });
+
   it('keeps episodes per series and forgets a series on request', () => {
     const tracker = new PredictiveTracker(rule);
     const input = {
