@@ -246,9 +246,10 @@ describe('PredictiveTracker', () => {
     ]);
   });
 
-  it('re-arms when the probability drops below half the policy probability', () => {
-    const tracker = new PredictiveTracker(rule);
-    const evaluate = (probability: number, etaSteps: number | undefined) =>
+  /** One evaluation at time 0 with a given forecast (and, optionally, a raised probability). */
+  const evaluator =
+    (tracker: PredictiveTracker) =>
+    (probability: number, etaSteps: number | undefined, override?: number) =>
       summary(
         tracker.evaluate(SLOT, {
           nowMs: 0,
@@ -256,8 +257,12 @@ describe('PredictiveTracker', () => {
           forecast: forecastWith(probability, etaSteps),
           breachingNow: false,
           coolingDown: false,
+          probability: override,
         }),
       );
+
+  it('re-arms when the probability drops below half the policy probability', () => {
+    const evaluate = evaluator(new PredictiveTracker(rule));
     expect(evaluate(0.9, 2)).toBe('fire/imminent');
     // 0.5 is below the policy's 0.8 but above 0.4: the same episode, still fired.
     expect(evaluate(0.5, 3)).toBe('none/unlikely');
@@ -271,27 +276,16 @@ describe('PredictiveTracker', () => {
   });
 
   it('fires and re-arms at the per-evaluation probability when one is given (distrust)', () => {
-    const tracker = new PredictiveTracker(rule);
-    const evaluate = (probability: number, override: number | undefined) =>
-      summary(
-        tracker.evaluate(SLOT, {
-          nowMs: 0,
-          stepMs: STEP_MS,
-          forecast: forecastWith(probability, probability >= 0.8 ? 2 : undefined),
-          breachingNow: false,
-          coolingDown: false,
-          probability: override,
-        }),
-      );
+    const evaluate = evaluator(new PredictiveTracker(rule));
     // Raised to 0.95, a 0.9 forecast no longer acts; at the policy's 0.8 it does.
-    expect(evaluate(0.9, 0.95)).toBe('none/unlikely');
-    expect(evaluate(0.9, undefined)).toBe('fire/imminent');
+    expect(evaluate(0.9, 2, 0.95)).toBe('none/unlikely');
+    expect(evaluate(0.9, 2)).toBe('fire/imminent');
     // 0.45 is above half the policy's 0.8 (the episode stays, without an override) ...
     expect(evaluate(0.45, undefined)).toBe('none/unlikely');
-    expect(evaluate(0.9, undefined)).toBe('none/already_fired');
+    expect(evaluate(0.9, 2)).toBe('none/already_fired');
     // ... but below half of a raised 0.95: with it, the episode is over and re-arms.
-    expect(evaluate(0.45, 0.95)).toBe('none/unlikely');
-    expect(evaluate(0.9, undefined)).toBe('fire/imminent');
+    expect(evaluate(0.45, undefined, 0.95)).toBe('none/unlikely');
+    expect(evaluate(0.9, 2)).toBe('fire/imminent');
   });
 
   it('keeps episodes per series and forgets a series on request', () => {
