@@ -91,6 +91,11 @@ export class SeriesDetector {
     this.learn(value);
 
     // How often the series has been this surprised before (history before this sample).
+    // The warm-up's surprises are learnt too, on purpose: the second sample's (its scale learnt
+    // from one value, 0–21 in NAB's files) stays in the history as a fading heavy-tail prior, so
+    // the early histogram does not call every moderate surprise rare. Leaving samples 0–1 out
+    // cost 4.6 NAB points, and the deliberate priors tried instead cost more (BENCHMARKS.md,
+    // "NAB, a second error analysis").
     const tail = this.history.tail(raw);
     this.history.add(raw);
     this.count = n + 1;
