@@ -1,9 +1,9 @@
 import { formatDurationMs } from '../config/duration.js';
 import { loadPolicyFile } from '../adapters/fsPolicyLoader.js';
 import { HealcastError } from '../errors.js';
-import { distrustCeiling } from '../learn/fireDistrust.js';
 import { PolicyInvalidError } from '../policy/load.js';
 import {
+  distrustCeiling,
   keepsForecastAhead,
   type Policy,
   type PolicyAction,

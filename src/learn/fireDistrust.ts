@@ -1,20 +1,5 @@
+import { distrustCeiling, type DistrustSettings } from '../policy/schema.js';
 import type { PredictionVerdict } from './predictionJudge.js';
-
-/**
- * How the learn step may raise a predictive policy's probability threshold on a series whose
- * fires prove unneeded (the normalised `trigger.predict.distrust`).
- */
-export interface DistrustSettings {
-  /** Judged fires after which an old verdict weighs half as much as a new one (> 0). */
-  readonly halfLifeFires: number;
-  /**
-   * Weight of the prior, in fires: a series starts as if it had this many fires that were
-   * needed exactly as often as they claimed, so its first verdicts move it little (>= 0).
-   */
-  readonly priorFires: number;
-  /** The effective threshold stays within [configured, configured × this] (and <= 1; >= 1). */
-  readonly maxFactor: number;
-}
 
 /**
  * Verdicts of a fire whose predicted breach came (or, by the judge's heuristic, that stopped a
@@ -24,11 +9,6 @@ export interface DistrustSettings {
  */
 export function wasNeeded(verdict: PredictionVerdict): boolean {
   return verdict !== 'false_alarm';
-}
-
-/** The highest threshold distrust may raise `probability` to: `probability × maxFactor`, at most 1. */
-export function distrustCeiling(probability: number, maxFactor: number): number {
-  return Math.min(1, probability * maxFactor);
 }
 
 interface Tally {

@@ -1,7 +1,6 @@
 import type { ActionEnvelope, ActionTarget } from '../dispatch/envelope.js';
 import type { BreachRule } from '../policy/breach.js';
-import type { DeploymentGate, Policy } from '../policy/schema.js';
-import type { DistrustSettings } from '../learn/fireDistrust.js';
+import type { DeploymentGate, DistrustSettings, Policy } from '../policy/schema.js';
 import type { PredictiveRule } from '../predict/predictiveTrigger.js';
 import { hasPlaceholder, matchesSelector, renderTemplate } from '../policy/selector.js';
 

@@ -24,7 +24,11 @@ import type { DecodeLimits } from '../ingest/limits.js';
 import type { MetricSample } from '../ingest/sample.js';
 import type { SourceRecord } from '../ingest/source.js';
 import { BreachTracker, isBreaching } from '../policy/breach.js';
-import { DEFAULT_RESERVE_PROBABILITY, keepsForecastAhead } from '../policy/schema.js';
+import {
+  DEFAULT_RESERVE_PROBABILITY,
+  keepsForecastAhead,
+  scalesProportionally,
+} from '../policy/schema.js';
 import { DeploymentWindows, type RecordOutcome } from '../policy/deploymentWindows.js';
 import type { PipelineDeploymentGate, PipelinePolicy } from './pipelinePolicy.js';
 import type { ForecastEngine, ForecastRoundStats, StoredForecast } from '../forecast/engine.js';
@@ -223,16 +227,12 @@ export class Processor {
     this.predictive = options.policies.map((p) =>
       p.predict === undefined ? undefined : new PredictiveTracker(p.predict),
     );
-    this.perReplica = options.policies.map((p) =>
-      p.actions.some((a) => a.scale?.mode === 'proportional'),
-    );
+    this.perReplica = options.policies.map((p) => scalesProportionally(p.actions));
     this.keepsAhead = options.policies.map((p) =>
       keepsForecastAhead(p.direction, p.leadTimeMs ?? 0, p.actions),
     );
     this.distrust = options.policies.map((p) =>
-      p.predict === undefined || p.distrust === undefined
-        ? undefined
-        : new FireDistrust(p.distrust),
+      p.distrust === undefined ? undefined : new FireDistrust(p.distrust),
     );
     options.policies.forEach((policy, index) => {
       this.policyIndexByName.set(policy.name, index);

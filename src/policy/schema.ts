@@ -138,6 +138,16 @@ export const PREDICT_PROBABILITY_WARN_BELOW = 0.05;
 /** A scale-in keeps at least the forecast's median over its lead time unless told otherwise. */
 export const DEFAULT_RESERVE_PROBABILITY = 0.5;
 
+/** True when one of the actions scales proportionally (its metric is per replica, like the HPA's). */
+export function scalesProportionally(
+  actions: readonly {
+    readonly type: string;
+    readonly scale?: { readonly mode: string } | undefined;
+  }[],
+): boolean {
+  return actions.some((a) => a.scale?.mode === 'proportional');
+}
+
 /**
  * True when a policy's reactive fires carry the load forecast until its lead time
  * (`evidence.forecastAheadPeak`, at level 1 − `reserve.probability`), below which its scale is
@@ -152,9 +162,7 @@ export function keepsForecastAhead(
     readonly scale?: { readonly mode: string } | undefined;
   }[],
 ): boolean {
-  return (
-    direction === 'below' && leadTimeMs > 0 && actions.some((a) => a.scale?.mode === 'proportional')
-  );
+  return direction === 'below' && leadTimeMs > 0 && scalesProportionally(actions);
 }
 
 /**
@@ -184,6 +192,14 @@ export const DistrustSchema = z.strictObject({
   /** The threshold stays within [probability, probability × maxFactor] and at most 1; >= 1. */
   maxFactor: z.number().min(1).default(2),
 });
+
+/** Validated `trigger.predict.distrust` settings. */
+export type DistrustSettings = z.output<typeof DistrustSchema>;
+
+/** The highest threshold distrust may raise `probability` to: `probability × maxFactor`, at most 1. */
+export function distrustCeiling(probability: number, maxFactor: number): number {
+  return Math.min(1, probability * maxFactor);
+}
 
 /**
  * `trigger.predict`: act on a forecast breach. The policy fires ahead of the breach when the
@@ -864,7 +880,10 @@ export const HealingPolicySchema = z
         );
       }
       const { distrust } = predict;
-      if (distrust !== undefined && (distrust.maxFactor === 1 || predict.probability === 1)) {
+      if (
+        distrust !== undefined &&
+        distrustCeiling(predict.probability, distrust.maxFactor) <= predict.probability
+      ) {
         // The threshold may only rise, up to min(1, probability × maxFactor): no room, no effect.
         warnings.push(
           `trigger.predict.distrust: has no effect (${distrust.maxFactor === 1 ? 'maxFactor 1' : `probability ${predict.probability}`} leaves the threshold no room to rise)`,
