@@ -1,4 +1,3 @@
-import { medianQuantileIndex } from '../forecast/features.js';
 import type { StoredForecast } from '../forecast/engine.js';
 import { levelsOf } from '../predict/breachProbability.js';
 import type { DetectorConfig } from './config.js';
@@ -51,12 +50,11 @@ export function bandFor(
 ): ForecastBand | undefined {
   if (stored === undefined || quantiles.length < 2) return undefined;
   if (Math.abs(stored.originTsMs + stored.stepMs - tsMs) > stored.stepMs / 2) return undefined;
-  // levelsOf caches the levels' arithmetic per quantiles array.
-  const { z } = levelsOf(quantiles);
-  const spreadZ = (z[z.length - 1] as number) - (z[0] as number);
+  // levelsOf caches the levels' arithmetic (median index, spread) per quantiles array.
+  const { median, spreadZ } = levelsOf(quantiles);
   const q = quantiles.length;
   const lower = stored.values[0] as number;
   const upper = stored.values[q - 1] as number;
   if (!Number.isFinite(lower) || !Number.isFinite(upper) || !(spreadZ > 0)) return undefined;
-  return { lower, median: stored.values[medianQuantileIndex(quantiles)] as number, upper, spreadZ };
+  return { lower, median: stored.values[median] as number, upper, spreadZ };
 }

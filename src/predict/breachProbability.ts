@@ -24,6 +24,8 @@
  *   of each quantile.
  */
 
+import { medianQuantileIndex } from '../forecast/features.js';
+
 /** The part of a policy's trigger this module needs (a subset of `BreachRule`). */
 export interface BreachCondition {
   /** Threshold, in the metric's unit. */
@@ -203,6 +205,10 @@ interface Levels {
   readonly tau: readonly number[];
   /** Φ⁻¹(tau[i]): where each level sits on a standard normal, for the tail fit. */
   readonly z: Float64Array;
+  /** Index of the level nearest 0.5 (`medianQuantileIndex`). */
+  readonly median: number;
+  /** z of the highest level minus z of the lowest: the band's width in standard normal units. */
+  readonly spreadZ: number;
 }
 
 const levelsCache = new WeakMap<readonly number[], Levels>();
@@ -220,7 +226,12 @@ export function levelsOf(quantiles: readonly number[]): Levels {
     }
     z[i] = normalQuantile(tau);
   });
-  const levels = { tau: [...quantiles], z };
+  const levels = {
+    tau: [...quantiles],
+    z,
+    median: medianQuantileIndex(quantiles),
+    spreadZ: (z[z.length - 1] as number) - (z[0] as number),
+  };
   levelsCache.set(quantiles, levels);
   return levels;
 }
