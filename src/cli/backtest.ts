@@ -10,7 +10,7 @@ import {
 import { fileLayer } from '../adapters/fsConfigFile.js';
 import { loadPolicyFile } from '../adapters/fsPolicyLoader.js';
 import type { TfjsBackendName } from '../adapters/tfjs/backend.js';
-import { formatIssues } from '../config/assemble.js';
+import { buildConfig } from '../config/assemble.js';
 import { markdownTable } from '../evaluate/backtest/report.js';
 import { runBacktest } from '../evaluate/backtest/run.js';
 import {
@@ -75,15 +75,12 @@ async function simulationSettings(
       `--settings ${file ?? ''}: kind ${JSON.stringify(fields['kind'])} differs from the trace's kind ${kind}; choose it with --kind`,
     );
   }
-  const input = { ...DEFAULT_SIMULATION[kind], valueScale, ...fields };
-  const parsed = SimulationSettingsSchema.safeParse(input);
-  if (!parsed.success) {
-    const lines = formatIssues(parsed.error, input);
-    throw configError(
-      `--settings ${file ?? ''}: invalid simulation settings:\n  ${lines.join('\n  ')}`,
-    );
-  }
-  return parsed.data;
+  // One layer, spread shallowly: a partial `guardrails` in the file replaces the default's.
+  return buildConfig(SimulationSettingsSchema, `simulation settings (--settings ${file ?? ''})`, {
+    ...DEFAULT_SIMULATION[kind],
+    valueScale,
+    ...fields,
+  });
 }
 
 function traceFamily(trace: string): (typeof TRACE_FAMILIES)[number] | undefined {

@@ -17,7 +17,7 @@ import {
 import type { TfjsBackendName } from '../adapters/tfjs/backend.js';
 import { loadForecaster } from '../adapters/tfjs/quantileModel.js';
 import { BaselineConfigSchema } from '../baseline/ewma.js';
-import { formatIssues } from '../config/assemble.js';
+import { buildConfig } from '../config/assemble.js';
 import { DetectorConfigSchema, type DetectorConfig } from '../detect/config.js';
 import { HealcastError } from '../errors.js';
 import {
@@ -77,14 +77,12 @@ const NAB_METRIC = 'nab_value';
  */
 export async function nabDetectorConfig(file: string | undefined): Promise<DetectorConfig> {
   const fields = await fileLayer(file);
-  const parsed = DetectorConfigSchema.safeParse(fields);
-  if (!parsed.success) {
-    const lines = formatIssues(parsed.error, fields);
-    throw configError(
-      `--detector ${file ?? ''}: invalid detector settings:\n  ${lines.join('\n  ')}`,
-    );
-  }
-  return { ...parsed.data, metrics: [NAB_METRIC] };
+  const config = buildConfig(
+    DetectorConfigSchema,
+    `detector settings (--detector ${file ?? ''})`,
+    fields,
+  );
+  return { ...config, metrics: [NAB_METRIC] };
 }
 
 /** Rows per processBatch call, like a Kafka batch of one series. */

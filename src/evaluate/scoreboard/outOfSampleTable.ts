@@ -18,7 +18,7 @@ export interface BacktestReportView {
 
 /** `a` as a percentage of `b`, or `–` when `b` is 0 (no violations to compare with). */
 function percentOf(a: number, b: number): string {
-  return b > 0 ? `${((100 * a) / b).toFixed(1)} %` : '–';
+  return percent(b > 0 ? a / b : null);
 }
 
 /** `met`, or which bound was missed and by how many points. */
