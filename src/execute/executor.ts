@@ -260,14 +260,16 @@ export class Executor {
     if (intent === undefined) {
       // The gate refuses a target off the allow-list before it looks at history or the kill
       // switch, so neither is read for one.
-      const history =
+      const [history, killSwitch] =
         resolved === undefined
-          ? NO_HISTORY
-          : await store.history(
-              targetKeyOf(envelope.target),
-              nowMs() - resolved.allowed.guardrails.maxActions.window,
-            );
-      const killSwitch = resolved === undefined ? undefined : await this.killSwitch();
+          ? [NO_HISTORY, undefined]
+          : await Promise.all([
+              store.history(
+                targetKeyOf(envelope.target),
+                nowMs() - resolved.allowed.guardrails.maxActions.window,
+              ),
+              this.killSwitch(),
+            ]);
       const input: DecisionInput = {
         envelope,
         target: resolved?.allowed,

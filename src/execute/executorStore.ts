@@ -32,10 +32,9 @@ export interface Approval {
   readonly reason?: string;
 }
 
-/** An action handed over because its target's breaker was open. */
+/** An action handed over because its target's breaker was open (oldest first in a list). */
 export interface DeferredAction {
   readonly actionId: string;
-  readonly deferredAtMs: number;
   /** The envelope as recorded (JSON), parsed again by whoever resumes it. */
   readonly envelope: string;
 }

@@ -141,15 +141,15 @@ export class MemoryExecutorStore implements ExecutorStore {
   }
 
   deferredByBreaker(targetKey: string, limit: number): Promise<DeferredAction[]> {
-    const found: DeferredAction[] = [];
+    const found: { action: DeferredAction; atMs: number }[] = [];
     for (const [actionId, state] of this.states) {
       const over = state.handedOver;
       // Status `deferred` is an open breaker's (an approval waits as `awaiting_approval`).
       if (state.status !== 'deferred' || over === undefined || over.target !== targetKey) continue;
-      found.push({ actionId, deferredAtMs: over.atMs, envelope: over.envelope });
+      found.push({ action: { actionId, envelope: over.envelope }, atMs: over.atMs });
     }
-    found.sort((a, b) => a.deferredAtMs - b.deferredAtMs);
-    return Promise.resolve(found.slice(0, limit));
+    found.sort((a, b) => a.atMs - b.atMs);
+    return Promise.resolve(found.slice(0, limit).map((f) => f.action));
   }
 
   resumeDeferred(actionId: string, by: string, nowMs: number): Promise<boolean> {

@@ -258,11 +258,10 @@ export class RedisExecutorStore implements ExecutorStore {
     // breaker's (an approval waits as `awaiting_approval`, see stateAfter).
     const records = await readHandedOver(this.redis, this.options.keys, PENDING_SCAN_LIMIT);
     const found: DeferredAction[] = [];
-    for (const { actionId, deferredAtMs, status, envelope } of records) {
+    for (const { actionId, status, envelope } of records) {
       if (found.length >= limit) break;
       if (status !== 'deferred' || envelope === undefined) continue;
-      if (envelopeTargetKey(envelope) === targetKey)
-        found.push({ actionId, deferredAtMs, envelope });
+      if (envelopeTargetKey(envelope) === targetKey) found.push({ actionId, envelope });
     }
     return found;
   }
